@@ -1,0 +1,82 @@
+//! RFC 3464 delivery status notifications: one record per recipient block, whether the report
+//! is a proper message/delivery-status part or pasted inline into a text part.
+
+use super::fields::{address_value, diagnostic_value, parse_blocks, FieldBlock};
+use super::view::MailView;
+use crate::model::Bounce;
+use crate::status::{find_reply_code, find_status};
+use regex::Regex;
+use std::sync::LazyLock;
+
+const MAX_BLOCKS: usize = 1000;
+
+static INLINE_REPORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?im)^(?:final|original)-recipient:\s*\S").unwrap());
+
+/// The delivery-status text of the message, if any.
+fn report_text(v: &MailView) -> Option<String> {
+    let parts: Vec<&str> = v
+        .reports
+        .iter()
+        .filter(|(ct, _)| ct.contains("delivery-status"))
+        .map(|(_, b)| b.as_str())
+        .collect();
+    if !parts.is_empty() {
+        return Some(parts.join("\n\n"));
+    }
+    // Mislabelled or inline: a text part that carries Final-Recipient/Original-Recipient fields.
+    v.texts.iter().find(|t| INLINE_REPORT.is_match(t)).map(|t| {
+        let start = INLINE_REPORT.find(t).map(|m| m.start()).unwrap_or(0);
+        // Include the per-message block just above (Reporting-MTA, Arrival-Date) when present.
+        let head = t[..start].rfind("\n\n").map(|i| i + 2).unwrap_or(0);
+        let from = t[..head].rfind("Reporting-MTA:").or_else(|| t[..head].rfind("reporting-mta:")).unwrap_or(start.min(head));
+        t[from.min(start)..].to_string()
+    })
+}
+
+fn is_recipient_block(b: &FieldBlock) -> bool {
+    b.has("final-recipient") || b.has("original-recipient") || (b.has("action") && b.has("status"))
+}
+
+/// Extract per-recipient records from a DSN; `None` when the message carries no usable report.
+pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
+    let text = report_text(v)?;
+    let blocks = parse_blocks(&text, MAX_BLOCKS);
+    let arrival = blocks
+        .iter()
+        .find_map(|b| b.get("arrival-date"))
+        .and_then(super::parse_date);
+    let mut out: Vec<Bounce> = Vec::new();
+    for b in blocks.iter().filter(|b| is_recipient_block(b)) {
+        let fin = b.get("final-recipient").map(address_value).unwrap_or_default();
+        let orig = b.get("original-recipient").map(address_value).unwrap_or_default();
+        let recipient = if fin.contains('@') { fin } else if orig.contains('@') { orig } else { fin };
+        let diagnostic = b.get("diagnostic-code").map(diagnostic_value).unwrap_or("").to_string();
+        let mut status = b.get("status").and_then(find_status).unwrap_or("").to_string();
+        // A generic x.0.0 in the Status field hides the precise code the remote server gave.
+        if status.is_empty() || status.ends_with(".0.0") {
+            if let Some(s) = find_status(&diagnostic) {
+                if !s.ends_with(".0.0") || status.is_empty() {
+                    status = s.to_string();
+                }
+            }
+        }
+        let reply_code = find_reply_code(&diagnostic).unwrap_or("").to_string();
+        let time = b.get("last-attempt-date").and_then(super::parse_date).or(arrival);
+        out.push(Bounce {
+            recipient,
+            status,
+            reply_code,
+            action: b.get("action").unwrap_or("").trim().to_ascii_lowercase(),
+            remote_mta: b.get("remote-mta").map(diagnostic_value).unwrap_or("").to_string(),
+            diagnostic,
+            time,
+        });
+    }
+    if out.is_empty() {
+        return None;
+    }
+    // Merge duplicates (same recipient reported twice, e.g. Original- and Final- in two blocks).
+    out.dedup_by(|a, b| a.recipient == b.recipient && !a.recipient.is_empty() && a.status == b.status);
+    Some(out)
+}

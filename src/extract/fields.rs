@@ -1,0 +1,102 @@
+//! RFC 822-style "Name: value" field blocks as found in delivery-status and feedback-report
+//! parts (and pasted inline into text bodies): unfolded, grouped by blank lines.
+
+/// One block of fields, names lowercased, values trimmed and unfolded.
+#[derive(Debug, Default, Clone)]
+pub struct FieldBlock {
+    pub fields: Vec<(String, String)>,
+}
+
+impl FieldBlock {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Split text into field blocks. Lines that are not fields end nothing: they are skipped, so
+/// prose around an inline report does not break it. A blank line ends a block.
+pub fn parse_blocks(text: &str, max_blocks: usize) -> Vec<FieldBlock> {
+    let mut blocks = Vec::new();
+    let mut cur = FieldBlock::default();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            if !cur.fields.is_empty() {
+                blocks.push(std::mem::take(&mut cur));
+                if blocks.len() >= max_blocks {
+                    return blocks;
+                }
+            }
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some((_, v)) = cur.fields.last_mut() {
+                if v.len() < 8192 {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                }
+            }
+            continue;
+        }
+        if let Some((name, value)) = split_field(line) {
+            cur.fields.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    if !cur.fields.is_empty() {
+        blocks.push(cur);
+    }
+    blocks
+}
+
+fn split_field(line: &str) -> Option<(&str, &str)> {
+    let colon = line.find(':')?;
+    let name = &line[..colon];
+    if name.is_empty() || name.len() > 40 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return None;
+    }
+    Some((name, &line[colon + 1..]))
+}
+
+/// "rfc822; <A@B.c>" → "a@b.c" (the address type prefix and brackets removed, lowercased).
+pub fn address_value(v: &str) -> String {
+    let v = match v.find(';') {
+        Some(i) => &v[i + 1..],
+        None => v,
+    };
+    let v = v.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let v = v.split_whitespace().next().unwrap_or("");
+    v.trim_matches(|c| c == '<' || c == '>' || c == '"' || c == '\'').to_ascii_lowercase()
+}
+
+/// "smtp; 550 5.1.1 ..." → "550 5.1.1 ..." (the diagnostic type prefix removed).
+pub fn diagnostic_value(v: &str) -> &str {
+    let t = v.trim_start();
+    if let Some(i) = t.find(';') {
+        let ty = &t[..i];
+        if !ty.is_empty() && ty.len() <= 12 && ty.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return t[i + 1..].trim();
+        }
+    }
+    t.trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_unfold_and_split() {
+        let b = parse_blocks("Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; <A@Example.com>\nAction: failed\nDiagnostic-Code: smtp; 550 5.1.1\n   user unknown\n", 10);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].get("diagnostic-code"), Some("smtp; 550 5.1.1 user unknown"));
+        assert_eq!(address_value(b[1].get("final-recipient").unwrap()), "a@example.com");
+        assert_eq!(diagnostic_value("smtp; 550 x"), "550 x");
+        assert_eq!(diagnostic_value("550 x; y"), "550 x; y");
+    }
+}

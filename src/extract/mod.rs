@@ -1,0 +1,112 @@
+//! Bounce extraction: one message → zero or more per-recipient records. The dialects are tried
+//! from the most to the least structured: feedback report, DSN, plain-text bounce, auto-reply.
+
+pub mod address;
+pub mod arf;
+pub mod autoreply;
+pub mod dsn;
+pub mod fields;
+pub mod text;
+pub mod view;
+
+use crate::model::{Bounce, Kind};
+use std::fmt;
+
+/// Messages larger than this are parsed on their first `MAX_PARSE` bytes only: the diagnostic
+/// sits at the top, and a bounce carrying a 50 MB attachment must not cost 50 MB of parsing.
+pub const MAX_PARSE: usize = 4 * 1024 * 1024;
+
+/// What extraction found in one message.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub kind: Kind,
+    pub message_id: String,
+    pub subject: String,
+    /// The bounce's own date (Date header), unix seconds.
+    pub date: Option<i64>,
+    pub bounces: Vec<Bounce>,
+    /// Header block of the returned original message, for delivery linkage.
+    pub original_headers: String,
+    /// Set when only the head of an oversized message was parsed.
+    pub truncated: bool,
+}
+
+/// A message that could not be read as mail at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    Empty,
+    NotMail,
+}
+
+impl fmt::Display for ExtractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtractError::Empty => f.write_str("empty message"),
+            ExtractError::NotMail => f.write_str("no RFC 5322 header found: not a mail message"),
+        }
+    }
+}
+
+impl std::error::Error for ExtractError {}
+
+/// Analyze one raw message.
+pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ExtractError::Empty);
+    }
+    let truncated = raw.len() > MAX_PARSE;
+    let raw = &raw[..raw.len().min(MAX_PARSE)];
+    let v = view::view(raw).ok_or(ExtractError::NotMail)?;
+    let (kind, mut bounces) = if let Some(b) = arf::extract(&v) {
+        (Kind::Arf, b)
+    } else if let Some(b) = dsn::extract(&v) {
+        (Kind::Dsn, b)
+    } else if let Some(b) = text::extract(&v) {
+        (Kind::Text, b)
+    } else if let Some(b) = autoreply::extract(&v) {
+        (Kind::Autoreply, b)
+    } else {
+        (Kind::NotBounce, Vec::new())
+    };
+    if kind == Kind::Dsn {
+        for b in bounces.iter_mut().filter(|b| b.diagnostic.is_empty() && !b.recipient.is_empty()) {
+            b.diagnostic = text::prose_for(&v, &b.recipient);
+        }
+    }
+    for b in &mut bounces {
+        if b.time.is_none() {
+            b.time = v.date;
+        }
+        bound(&mut b.diagnostic, 4096);
+        bound(&mut b.recipient, 320);
+    }
+    Ok(Analysis {
+        kind,
+        message_id: v.message_id.clone(),
+        subject: v.subject.clone(),
+        date: v.date,
+        bounces,
+        original_headers: v.original_headers,
+        truncated,
+    })
+}
+
+fn bound(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// RFC 5322 / RFC 3339 date → unix seconds.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let s = s.split_once(';').map(|(_, d)| d.trim()).filter(|d| !d.is_empty()).unwrap_or(s);
+    mail_parser::DateTime::parse_rfc822(s)
+        .or_else(|| mail_parser::DateTime::parse_rfc3339(s))
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp())
+}

@@ -1,0 +1,196 @@
+//! Plain-text bounces (qmail, Exim, Sendmail, Postfix, Exchange, Notes, webmail providers…):
+//! servers that send no DSN, or that put the real reason in prose. Finds the failed
+//! recipients and the lines that explain each failure.
+
+use super::address::{find_all, is_system};
+use super::view::MailView;
+use crate::model::Bounce;
+use crate::status::{find_reply_code, find_status};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Lines diagnostics are taken from at most, per recipient.
+const MAX_DIAG_LINES: usize = 8;
+const MAX_RECIPIENTS: usize = 500;
+
+static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)undeliver|undelivered|delivery (?:status notification|failure|report|notification|problem|has failed)|failure notice|returned mail|mail delivery (?:failed|failure|system|subsystem)|non[- ]?deliver|nicht zustellbar|unzustellbar|could not be delivered|delivery failed|mail (?:could not|failed)|rejected|bounce|message not delivered|permanent error|warning: could not send|mail system error|error sending message|returned to sender|nondeliverable|delayed mail|delivery delayed|unable to deliver|message you sent|user unknown|spam|blocked|failed",
+    )
+    .unwrap()
+});
+
+static BOUNCE_FROM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:mailer[-_]?daemon|postmaster|mail[-_ ]?delivery|mdaemon|bounce[s]?|nobody|root|daemon|mail[-_]?administrator|msexchange|mailadmin|internet mail delivery|systemadministrator)\b").unwrap()
+});
+
+/// Marks where a copy of the original message starts in a single-part bounce.
+static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|\*\*\*\* *original|included is a copy of the original)",
+    )
+    .unwrap()
+});
+
+/// Where the sending side's own address shows up in a transcript (MAIL FROM:<sender>).
+static SENDER_CONTEXT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?)\s*<?\s*$").unwrap());
+
+pub fn looks_like_bounce(v: &MailView) -> bool {
+    if v.header("x-failed-recipients").is_some() {
+        return true;
+    }
+    let from_local = v.from.split('@').next().unwrap_or("");
+    let display_from = v.header("from").unwrap_or("");
+    BOUNCE_FROM.is_match(from_local)
+        || BOUNCE_FROM.is_match(display_from.trim_start_matches('"'))
+        || BOUNCE_SUBJECT.is_match(&v.subject)
+        || v.report_type == "delivery-status"
+}
+
+/// Prose up to the copy of the original message.
+fn human_part(prose: &str) -> &str {
+    match ORIGINAL_MARK.find(prose) {
+        Some(m) if m.start() > 0 => &prose[..m.start()],
+        _ => prose,
+    }
+}
+
+/// Candidate recipients in the prose, in order, with the byte offset of first mention.
+fn recipients(v: &MailView, text: &str) -> Vec<(usize, String)> {
+    let mut excluded: Vec<String> = v.to.clone();
+    excluded.push(v.from.clone());
+    let mut out: Vec<(usize, String)> = Vec::new();
+    if let Some(h) = v.header("x-failed-recipients") {
+        for (_, a) in find_all(h) {
+            if !out.iter().any(|(_, x)| *x == a) {
+                let pos = text.to_ascii_lowercase().find(&a).unwrap_or(usize::MAX);
+                out.push((pos, a));
+            }
+        }
+        if !out.is_empty() {
+            return out;
+        }
+    }
+    for (pos, a) in find_all(text) {
+        if out.len() >= MAX_RECIPIENTS {
+            break;
+        }
+        if excluded.contains(&a) || is_system(&a) || out.iter().any(|(_, x)| *x == a) {
+            continue;
+        }
+        let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let before = &text[line_start..pos];
+        if SENDER_CONTEXT.is_match(before) {
+            continue;
+        }
+        out.push((pos, a));
+    }
+    out
+}
+
+/// The diagnostic lines for a recipient first mentioned at `pos`.
+fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
+    if pos >= text.len() {
+        return fallback_diagnostic(text);
+    }
+    let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let mut lines: Vec<&str> = Vec::new();
+    let mut blank_seen = false;
+    for (i, line) in text[line_start..].lines().enumerate() {
+        let t = line.trim();
+        if i > 0 && others.iter().any(|(p, a)| *p > pos && line.to_ascii_lowercase().contains(a.as_str())) && !lines.is_empty() {
+            if i > 0 && !t.starts_with('(') {
+                break;
+            }
+        }
+        if t.is_empty() {
+            if substantive(&lines) {
+                break;
+            }
+            blank_seen = true;
+            continue;
+        }
+        let _ = blank_seen;
+        lines.push(t);
+        if lines.len() >= MAX_DIAG_LINES {
+            break;
+        }
+    }
+    let d = lines.join(" ");
+    if substantive(&lines) {
+        d
+    } else {
+        fallback_diagnostic(text)
+    }
+}
+
+/// Enough words besides the address to explain something.
+fn substantive(lines: &[&str]) -> bool {
+    let joined = lines.join(" ");
+    let words = joined.split_whitespace().filter(|w| !w.contains('@')).count();
+    words >= 3
+}
+
+/// Without a per-recipient paragraph, the lines that carry an SMTP reply or status code,
+/// else the first paragraph of the prose.
+fn fallback_diagnostic(text: &str) -> String {
+    let coded: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| find_status(l).is_some() || find_reply_code(l).is_some_and(|c| c.starts_with('5') || c.starts_with('4')))
+        .take(MAX_DIAG_LINES)
+        .collect();
+    if !coded.is_empty() {
+        return coded.join(" ");
+    }
+    text.split("\n\n")
+        .map(str::trim)
+        .find(|p| p.split_whitespace().count() >= 3)
+        .unwrap_or("")
+        .lines()
+        .take(MAX_DIAG_LINES)
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Records of a plain-text bounce; `None` when the message does not look like one.
+pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
+    if !looks_like_bounce(v) {
+        return None;
+    }
+    let prose = v.prose();
+    let text = human_part(&prose);
+    let mut rcpts = recipients(v, text);
+    if rcpts.is_empty() {
+        // The returned message's To: is the recipient when the prose names nobody.
+        rcpts = super::arf::original_to(&v.original_headers).into_iter().map(|a| (usize::MAX, a)).collect();
+    }
+    if rcpts.is_empty() {
+        rcpts.push((usize::MAX, String::new()));
+    }
+    let out = rcpts
+        .iter()
+        .map(|(pos, r)| {
+            let diagnostic = diagnostic_at(text, *pos, &rcpts);
+            Bounce {
+                recipient: r.clone(),
+                status: find_status(&diagnostic).unwrap_or("").to_string(),
+                reply_code: find_reply_code(&diagnostic).unwrap_or("").to_string(),
+                diagnostic,
+                time: v.date,
+                ..Default::default()
+            }
+        })
+        .collect();
+    Some(out)
+}
+
+/// The diagnostic prose for one recipient, for DSNs whose Diagnostic-Code is empty.
+pub fn prose_for(v: &MailView, recipient: &str) -> String {
+    let prose = v.prose();
+    let text = human_part(&prose);
+    let pos = text.to_ascii_lowercase().find(recipient).unwrap_or(usize::MAX);
+    diagnostic_at(text, pos, &[])
+}

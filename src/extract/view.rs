@@ -1,0 +1,213 @@
+//! A flat view of a parsed message: the few headers bounce extraction needs, the human-readable
+//! text, machine-readable report parts, and the returned original message's headers.
+//! Built once per message; attachments other than reports are never decoded into text.
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+/// Most bytes of any one text part that extraction looks at: diagnostics sit at the top.
+const MAX_TEXT_PART: usize = 256 * 1024;
+/// Most parts looked at in one message.
+const MAX_PARTS: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct MailView {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub message_id: String,
+    pub date: Option<i64>,
+    /// Lowercased `type/subtype` of the top-level message and its `report-type` parameter.
+    pub content_type: String,
+    pub report_type: String,
+    /// (lowercased name, raw value) of every top-level header.
+    pub headers: Vec<(String, String)>,
+    /// Human-readable text parts, in order.
+    pub texts: Vec<String>,
+    /// Machine-readable parts: (content type, body) for delivery-status, feedback-report…
+    pub reports: Vec<(String, String)>,
+    /// Header block of the returned original message (message/rfc822 or text/rfc822-headers).
+    pub original_headers: String,
+}
+
+impl MailView {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+    /// All text, the prose parts joined: what plain-text extraction reads.
+    pub fn prose(&self) -> String {
+        self.texts.join("\n")
+    }
+}
+
+/// Parse raw bytes into a view. `None` when the bytes hold no RFC 5322 header at all.
+pub fn view(raw: &[u8]) -> Option<MailView> {
+    if !looks_like_mail(raw) {
+        return None;
+    }
+    let msg = MessageParser::default().parse(raw)?;
+    let mut v = MailView::default();
+    v.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
+    v.to = msg.to().map(|a| a.iter().filter_map(|a| a.address()).map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_default();
+    v.subject = msg.subject().unwrap_or("").to_string();
+    v.message_id = msg.message_id().unwrap_or("").to_string();
+    v.date = msg.date().map(|d| d.to_timestamp());
+    if let Some(ct) = msg.content_type() {
+        v.content_type = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase();
+        v.report_type = ct.attribute("report-type").unwrap_or("").to_ascii_lowercase();
+    }
+    v.headers = msg.headers_raw().take(500).map(|(n, val)| (n.to_ascii_lowercase(), unfold(val))).collect();
+    collect_parts(&msg, &mut v);
+    Some(v)
+}
+
+/// The first non-blank line must look like a header field (or an mbox `From ` line).
+fn looks_like_mail(raw: &[u8]) -> bool {
+    let start = raw.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(raw.len());
+    let line = &raw[start..raw.len().min(start + 1000)];
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = &line[..end];
+    if line.starts_with(b"From ") {
+        return true;
+    }
+    match line.iter().position(|&b| b == b':') {
+        Some(c) if c > 0 => line[..c].iter().all(|&b| b.is_ascii_graphic() && b != b':'),
+        _ => false,
+    }
+}
+
+fn collect_parts(msg: &Message, v: &mut MailView) {
+    let mut html = Vec::new();
+    for (i, part) in msg.parts.iter().enumerate().take(MAX_PARTS) {
+        let (ctype, sub) = part
+            .content_type()
+            .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
+            .unwrap_or_else(|| ("text".into(), "plain".into()));
+        let full = format!("{ctype}/{sub}");
+        match &part.body {
+            PartType::Multipart(_) => {}
+            PartType::Message(m) => {
+                if v.original_headers.is_empty() {
+                    v.original_headers = header_block(m.raw_message());
+                }
+            }
+            PartType::Text(t) => {
+                if is_report_type(&full) {
+                    v.reports.push((full, bounded(t)));
+                } else if sub == "rfc822-headers" || full == "message/rfc822-headers" {
+                    if v.original_headers.is_empty() {
+                        v.original_headers = bounded(t);
+                    }
+                } else if i == 0 || ctype == "text" || ctype.is_empty() {
+                    v.texts.push(bounded(t));
+                }
+            }
+            PartType::Html(t) => html.push(strip_html(&bounded(t))),
+            PartType::Binary(b) | PartType::InlineBinary(b) => {
+                if is_report_type(&full) {
+                    v.reports.push((full, String::from_utf8_lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
+                } else if full == "text/rfc822-headers" || full == "message/rfc822-headers" || full == "message/rfc822" {
+                    if v.original_headers.is_empty() {
+                        v.original_headers = header_block(b);
+                    }
+                }
+            }
+        }
+    }
+    if v.texts.iter().all(|t| t.trim().is_empty()) {
+        v.texts.extend(html);
+    }
+}
+
+fn is_report_type(full: &str) -> bool {
+    matches!(
+        full,
+        "message/delivery-status"
+            | "message/global-delivery-status"
+            | "text/delivery-status"
+            | "message/feedback-report"
+            | "text/feedback-report"
+            | "message/disposition-notification"
+    )
+}
+
+fn bounded(s: &str) -> String {
+    if s.len() <= MAX_TEXT_PART {
+        return s.to_string();
+    }
+    let mut end = MAX_TEXT_PART;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// The header block of a raw message (up to the first blank line), bounded.
+pub fn header_block(raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(64 * 1024)];
+    let end = memchr::memmem::find(raw, b"\n\n")
+        .or_else(|| memchr::memmem::find(raw, b"\r\n\r\n"))
+        .unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).replace('\r', "")
+}
+
+fn unfold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, l) in s.lines().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(l.trim());
+    }
+    out.trim().to_string()
+}
+
+/// Crude tag stripping for HTML-only bounces; enough to find addresses and SMTP replies.
+pub fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() / 2);
+    let mut in_tag = false;
+    let lower = s.to_ascii_lowercase().into_bytes();
+    let mut skip_until: Option<&[u8]> = None;
+    let mut i = 0;
+    let b = s.as_bytes();
+    while i < b.len() {
+        if let Some(end) = skip_until {
+            if lower[i..].starts_with(end) {
+                skip_until = None;
+                i += end.len();
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        let c = b[i];
+        if c == b'<' {
+            if lower[i..].starts_with(b"<style") {
+                skip_until = Some(b"</style>");
+            } else if lower[i..].starts_with(b"<script") {
+                skip_until = Some(b"</script>");
+            } else if lower[i..].starts_with(b"<br") || lower[i..].starts_with(b"<p") || lower[i..].starts_with(b"</p") || lower[i..].starts_with(b"<tr") || lower[i..].starts_with(b"<div") || lower[i..].starts_with(b"</div") {
+                out.push('\n');
+            }
+            in_tag = true;
+        } else if c == b'>' && in_tag {
+            in_tag = false;
+        } else if !in_tag {
+            // copy the whole UTF-8 character
+            let ch_len = utf8_len(c);
+            out.push_str(s.get(i..(i + ch_len).min(s.len())).unwrap_or(""));
+            i += ch_len;
+            continue;
+        }
+        i += 1;
+    }
+    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}

@@ -1,0 +1,17 @@
+//! inmail — inbound bounce-mailbox processor.
+//!
+//! The pipeline, one module per stage:
+//! [`source`] (mbox, Maildir, files) → [`extract`] (DSN, ARF, auto-reply, plain text) →
+//! [`normalize`] → [`rules`] / [`status`] → [`qualify`] → [`store`] (SQLite).
+
+pub mod extract;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod qualify;
+pub mod rules;
+pub mod source;
+pub mod status;
+pub mod store;
+pub mod cli;
+pub mod config;

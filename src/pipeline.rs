@@ -1,0 +1,75 @@
+//! One message in, qualified records out: extraction + normalization + rules, no I/O.
+//! Shared by `parse`, `replay` and the IMAP daemon so they can never disagree.
+
+use crate::extract::{analyze, Analysis, ExtractError};
+use crate::model::{Bounce, Kind, Qualification};
+use crate::qualify::{qualify, Verdict};
+use crate::rules::RuleSet;
+
+/// A qualified record: one recipient of one message.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 1-based index within the message.
+    pub index: usize,
+    pub kind: Kind,
+    pub bounce: Bounce,
+    pub verdict: Verdict,
+}
+
+impl Record {
+    pub fn qualification(&self) -> Qualification {
+        self.verdict.qualification
+    }
+}
+
+/// Everything learnt from one message.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    pub analysis: Analysis,
+    pub records: Vec<Record>,
+}
+
+/// Content fingerprint of a message: carriage returns are ignored so the same message seen in
+/// an mbox (LF) and over IMAP (CRLF) is recognised as one. Streaming, for messages read in pieces.
+#[derive(Default)]
+pub struct Fingerprinter(blake3::Hasher);
+
+impl Fingerprinter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn update(&mut self, bytes: &[u8]) {
+        for chunk in bytes.split(|&b| b == b'\r') {
+            self.0.update(chunk);
+        }
+    }
+    pub fn finish(&self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
+    let mut f = Fingerprinter::new();
+    f.update(raw);
+    f.finish()
+}
+
+pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
+    let analysis = analyze(raw)?;
+    let records = if analysis.kind == Kind::NotBounce {
+        vec![Record {
+            index: 1,
+            kind: Kind::NotBounce,
+            bounce: Bounce::default(),
+            verdict: Verdict { text: String::new(), qualification: Qualification::UNDEFINED, rule: String::new() },
+        }]
+    } else {
+        analysis
+            .bounces
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Record { index: i + 1, kind: analysis.kind, bounce: b.clone(), verdict: qualify(rules, analysis.kind, b) })
+            .collect()
+    };
+    Ok(Processed { analysis, records })
+}

@@ -1,0 +1,63 @@
+//! Qualification of one extracted record: its normalized Text, then type and reason from the
+//! first matching rule, else the enhanced status code, else "To qualify".
+
+use crate::model::{Bounce, FailureReason, FailureType, Kind, Qualification};
+use crate::normalize::normalize;
+use crate::rules::RuleSet;
+use crate::status::{qualify_reply_code, qualify_status};
+
+/// Outcome of qualifying one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub text: String,
+    pub qualification: Qualification,
+    /// Name of the rule that decided ("" when nothing did: the row is To qualify).
+    pub rule: String,
+}
+
+impl Verdict {
+    pub fn is_qualified(&self) -> bool {
+        !self.rule.is_empty()
+    }
+}
+
+/// The Text a record is filed under in the qualification table.
+pub fn text_of(b: &Bounce) -> String {
+    if !b.diagnostic.trim().is_empty() {
+        normalize(&b.diagnostic)
+    } else if !b.status.is_empty() {
+        format!("status {}", b.status)
+    } else {
+        "(no diagnostic)".to_string()
+    }
+}
+
+pub fn qualify(rules: &RuleSet, kind: Kind, b: &Bounce) -> Verdict {
+    let text = text_of(b);
+    let (qualification, rule) = decide(rules, kind, b);
+    Verdict { text, qualification, rule }
+}
+
+fn decide(rules: &RuleSet, kind: Kind, b: &Bounce) -> (Qualification, String) {
+    match kind {
+        Kind::Arf => return (Qualification::new(FailureType::Hard, FailureReason::Refused), "feedback-loop".into()),
+        Kind::Autoreply => {
+            return (Qualification::new(FailureType::Ignored, FailureReason::Undefined), "auto-reply".into())
+        }
+        Kind::NotBounce => return (Qualification::UNDEFINED, String::new()),
+        Kind::Dsn | Kind::Text => {}
+    }
+    if matches!(b.action.as_str(), "delivered" | "relayed" | "expanded") || b.status.starts_with("2.") {
+        return (Qualification::DELIVERED, format!("action:{}", if b.action.is_empty() { "delivered" } else { &b.action }));
+    }
+    if let Some(r) = rules.find(&b.diagnostic, &b.status) {
+        return (r.qualification, r.name.clone());
+    }
+    if let Some((q, name)) = qualify_status(&b.status) {
+        return (q, name);
+    }
+    if let Some((q, name)) = qualify_reply_code(&b.reply_code) {
+        return (q, name);
+    }
+    (Qualification::UNDEFINED, String::new())
+}

@@ -1,0 +1,283 @@
+//! Inbound email rules: ordered rules, data in TOML, compiled once into one `RegexSet`.
+//! First match wins. User rules are read before the shipped defaults; when no text rule
+//! matches, the enhanced status code decides (see [`crate::status`]).
+
+use crate::model::{FailureReason, FailureType, Qualification};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The default rules shipped with inmail, embedded so the binary works from anywhere.
+pub const DEFAULT_RULES: &[(&str, &str)] = &[("rules/default.toml", include_str!("../rules/default.toml"))];
+
+/// Hard bound on one rule's compiled automaton, so a user rule cannot exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 64 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    /// Regex over the raw diagnostic (case-insensitive unless the pattern says otherwise).
+    #[serde(default, rename = "match")]
+    pattern: Option<String>,
+    /// Optional regex that the enhanced status code must also match ("^5\\.1\\.").
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(rename = "type")]
+    failure_type: String,
+    reason: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub file: String,
+    pub pattern: String,
+    pub status: Option<Regex>,
+    pub qualification: Qualification,
+    pub description: Option<String>,
+}
+
+/// A rules-file problem, named by file, rule and position so an operator can fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Some(r) => write!(f, "{}: rule {:?}: {}", self.file, r, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// The compiled rule list.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    set: RegexSet,
+    rules: Vec<Rule>,
+}
+
+/// Where a qualification came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch<'a> {
+    pub name: &'a str,
+    pub qualification: Qualification,
+}
+
+impl RuleSet {
+    /// Compile the defaults, preceded by the user's rules file when given.
+    pub fn load(user_file: Option<&Path>) -> Result<RuleSet, Vec<RuleError>> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        if let Some(p) = user_file {
+            match std::fs::read_to_string(p) {
+                Ok(s) => sources.push((p.display().to_string(), s)),
+                Err(e) => {
+                    return Err(vec![RuleError { file: p.display().to_string(), rule: None, message: format!("cannot read: {e}") }])
+                }
+            }
+        }
+        sources.extend(DEFAULT_RULES.iter().map(|(n, s)| (n.to_string(), s.to_string())));
+        Self::compile(&sources)
+    }
+
+    /// Compile rule files given as (name, TOML text), in order. Every error is collected.
+    pub fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        for (file, text) in sources {
+            match parse_file(file, text) {
+                Ok(mut r) => rules.append(&mut r),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+            .size_limit(REGEX_SIZE_LIMIT * 4)
+            .build()
+            .map_err(|e| vec![RuleError { file: "(all rules)".into(), rule: None, message: e.to_string() }])?;
+        Ok(RuleSet { set, rules })
+    }
+
+    /// Read rule files from disk and compile them (for `inmail rules check`).
+    pub fn check_files(paths: &[PathBuf]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut sources = Vec::new();
+        let mut errors = Vec::new();
+        for p in paths {
+            match std::fs::read_to_string(p) {
+                Ok(s) => sources.push((p.display().to_string(), s)),
+                Err(e) => errors.push(RuleError { file: p.display().to_string(), rule: None, message: format!("cannot read: {e}") }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Self::compile(&sources)
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// First rule whose text pattern and status filter both match.
+    pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
+        let matches = self.set.matches(diagnostic);
+        matches
+            .iter()
+            .map(|i| &self.rules[i])
+            .find(|r| r.status.as_ref().is_none_or(|s| s.is_match(status)))
+    }
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
+    let parsed: RuleFile = toml::from_str(text)
+        .map_err(|e| vec![RuleError { file: file.into(), rule: None, message: e.to_string().trim_end().to_string() }])?;
+    let mut errors = Vec::new();
+    let mut rules = Vec::new();
+    for raw in parsed.rules {
+        let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
+        let failure_type = match raw.failure_type.parse::<FailureType>() {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(err(e));
+                continue;
+            }
+        };
+        let reason = if failure_type == FailureType::None {
+            None
+        } else {
+            match FailureReason::parse(&raw.reason) {
+                Some(r) => Some(r),
+                None => {
+                    errors.push(err(format!("unknown reason {:?}", raw.reason)));
+                    continue;
+                }
+            }
+        };
+        // Rules read like prose from mail servers: match case-insensitively by default.
+        let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
+        if let Err(e) = regex::RegexBuilder::new(&pattern).size_limit(REGEX_SIZE_LIMIT).build() {
+            errors.push(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
+            continue;
+        }
+        let status = match raw.status.as_deref().map(Regex::new).transpose() {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(err(format!("bad `status` regex: {}", position_hint(&e, 0))));
+                continue;
+            }
+        };
+        rules.push(Rule {
+            name: raw.name,
+            file: file.into(),
+            pattern,
+            status,
+            qualification: Qualification { failure_type, reason },
+            description: raw.description,
+        });
+    }
+    if errors.is_empty() {
+        Ok(rules)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The regex crate's message shows the pattern with a caret; `shift` undoes our `(?i)` prefix
+/// in the column it reports, so the position is the one in the user's file.
+fn position_hint(e: &regex::Error, shift: usize) -> String {
+    let msg = e.to_string();
+    if shift == 0 {
+        return msg;
+    }
+    msg.lines()
+        .map(|l| {
+            if let Some(rest) = l.strip_prefix("    ") {
+                // pattern and caret lines: drop the prefix we added
+                let cut = rest.char_indices().nth(shift).map(|(i, _)| i).unwrap_or(rest.len());
+                format!("    {}", &rest[cut..])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(toml: &str) -> Result<RuleSet, Vec<RuleError>> {
+        RuleSet::compile(&[("t.toml".into(), toml.into())])
+    }
+
+    #[test]
+    fn first_match_wins_and_status_filters() {
+        let rs = set(r#"
+[[rule]]
+name = "full"
+match = 'mailbox (is )?full'
+type = "Soft"
+reason = "Mailbox full"
+[[rule]]
+name = "unknown-511"
+match = 'unknown'
+status = '^5\.1\.1$'
+type = "Hard"
+reason = "User unknown"
+[[rule]]
+name = "anything-unknown"
+match = 'unknown|full'
+type = "Soft"
+reason = "Refused"
+"#)
+        .unwrap();
+        assert_eq!(rs.find("552 Mailbox is FULL, user unknown", "5.1.1").unwrap().name, "full");
+        assert_eq!(rs.find("550 user unknown", "5.1.1").unwrap().name, "unknown-511");
+        assert_eq!(rs.find("550 user unknown", "5.7.1").unwrap().name, "anything-unknown");
+        assert!(rs.find("all good", "").is_none());
+    }
+
+    #[test]
+    fn bad_regex_names_file_rule_and_position() {
+        let errs = set("[[rule]]\nname = \"broken\"\nmatch = 'user (unknown'\ntype = \"Hard\"\nreason = \"User unknown\"\n").unwrap_err();
+        let s = errs[0].to_string();
+        assert!(s.starts_with("t.toml: rule \"broken\": bad `match` regex"), "{s}");
+        assert!(s.contains("user (unknown"), "{s}");
+        assert!(!s.contains("(?i)"), "{s}");
+    }
+
+    #[test]
+    fn bad_type_reason_and_toml_reported() {
+        let errs = set("[[rule]]\nname = \"x\"\nmatch = 'a'\ntype = \"Sorta\"\nreason = \"Refused\"\n[[rule]]\nname = \"y\"\nmatch = 'a'\ntype = \"Hard\"\nreason = \"Nope\"\n").unwrap_err();
+        assert_eq!(errs.len(), 2);
+        let errs = set("[[rule]\nname=").unwrap_err();
+        assert!(errs[0].to_string().contains("line"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn defaults_compile() {
+        let rs = RuleSet::load(None).expect("default rules compile");
+        assert!(rs.rules().len() > 10);
+    }
+}

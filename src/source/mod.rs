@@ -1,0 +1,168 @@
+//! Message sources for replay: mbox files (streamed), Maildir folders, folders of message
+//! files, single files and standard input. Each message arrives with a name that says where it
+//! came from (`FILE`, or `FILE#N` for the N-th message of an mbox) and a content fingerprint.
+
+pub mod mbox;
+
+use crate::pipeline::Fingerprinter;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Bytes of one message kept in memory; the rest is hashed and dropped (see `MAX_PARSE`).
+pub const MAX_MESSAGE: usize = 8 * 1024 * 1024;
+
+/// One message read from a source.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub fingerprint: [u8; 32],
+    /// Full size in bytes, even when `raw` was cut at `MAX_MESSAGE`.
+    pub size: u64,
+}
+
+impl RawMessage {
+    pub fn truncated(&self) -> bool {
+        (self.raw.len() as u64) < self.size
+    }
+}
+
+/// A source that could not be read (missing file, permission…): reported, the run goes on.
+#[derive(Debug)]
+pub struct SourceError {
+    pub source: String,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.source, self.error)
+    }
+}
+
+pub type Item = Result<RawMessage, SourceError>;
+
+/// Accumulates one message: keeps the first `MAX_MESSAGE` bytes, hashes all of them.
+pub(crate) struct Collector {
+    buf: Vec<u8>,
+    hash: Fingerprinter,
+    size: u64,
+}
+
+impl Collector {
+    pub fn new() -> Self {
+        Collector { buf: Vec::new(), hash: Fingerprinter::new(), size: 0 }
+    }
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.size += bytes.len() as u64;
+        self.hash.update(bytes);
+        let room = MAX_MESSAGE.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    pub fn finish(self, source: String) -> RawMessage {
+        RawMessage { source, raw: self.buf, fingerprint: self.hash.finish(), size: self.size }
+    }
+}
+
+/// Read a whole message file (bounded in memory).
+pub fn read_message(path: &Path, name: String) -> Item {
+    let f = File::open(path).map_err(|e| SourceError { source: name.clone(), error: e })?;
+    read_message_from(f, name)
+}
+
+fn read_message_from(mut r: impl Read, name: String) -> Item {
+    let mut c = Collector::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => c.push(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SourceError { source: name, error: e }),
+        }
+    }
+    Ok(c.finish(name))
+}
+
+/// Does this reader start like an mbox ("From " on the first line)?
+fn starts_mbox(r: &mut impl BufRead) -> io::Result<bool> {
+    Ok(r.fill_buf()?.starts_with(b"From "))
+}
+
+/// Every message under the given paths, lazily, in a stable order.
+pub fn messages(paths: &[PathBuf]) -> Box<dyn Iterator<Item = Item>> {
+    let paths = paths.to_vec();
+    Box::new(paths.into_iter().flat_map(messages_of))
+}
+
+fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+    let name = path.display().to_string();
+    if name == "-" {
+        let mut r = BufReader::with_capacity(256 * 1024, io::stdin());
+        return match starts_mbox(&mut r) {
+            Ok(true) => Box::new(mbox::MboxReader::new(Box::new(r), "-".into())),
+            Ok(false) => Box::new(std::iter::once(read_message_from(r, "-".into()))),
+            Err(e) => Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
+        };
+    }
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => return Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
+    };
+    if meta.is_dir() {
+        return dir_messages(path);
+    }
+    file_messages(path)
+}
+
+/// A file is an mbox when it starts with a `From ` line, else one message.
+fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+    let name = path.display().to_string();
+    let f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => return Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
+    };
+    let mut r = BufReader::with_capacity(256 * 1024, f);
+    match starts_mbox(&mut r) {
+        Ok(true) => Box::new(mbox::MboxReader::new(Box::new(r), name)),
+        Ok(false) => Box::new(std::iter::once(read_message_from(r, name))),
+        Err(e) => Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
+    }
+}
+
+/// A Maildir (has `cur/` or `new/`): messages of `new/` then `cur/`. Any other folder: its
+/// files, sorted by name, each one message or an mbox. Hidden files are skipped.
+fn dir_messages(dir: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+    let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
+    let folders: Vec<PathBuf> = if is_maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.clone()] };
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for folder in folders {
+        match std::fs::read_dir(&folder) {
+            Ok(rd) => {
+                let mut here: Vec<PathBuf> = rd
+                    .filter_map(|e| e.ok())
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+                    .map(|e| e.path())
+                    .collect();
+                here.sort();
+                files.extend(here);
+            }
+            Err(e) if is_maildir && e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => errors.push(Err(SourceError { source: folder.display().to_string(), error: e })),
+        }
+    }
+    Box::new(errors.into_iter().chain(files.into_iter().flat_map(move |p| {
+        if is_maildir {
+            let name = p.display().to_string();
+            Box::new(std::iter::once(read_message(&p, name))) as Box<dyn Iterator<Item = Item>>
+        } else {
+            file_messages(p)
+        }
+    })))
+}

@@ -1,0 +1,121 @@
+//! RFC 3463 enhanced status codes: the fallback qualification when no text rule matched.
+
+use crate::model::{FailureReason as R, FailureType, Qualification};
+
+/// Find the first enhanced status code ("5.1.1") in a text.
+pub fn find_status(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 5 <= b.len() {
+        if matches!(b[i], b'2' | b'4' | b'5') && b[i + 1] == b'.' && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.') {
+            let sub = digits(&b[i + 2..]);
+            if (1..=3).contains(&sub) && b.get(i + 2 + sub) == Some(&b'.') {
+                let det = digits(&b[i + 3 + sub..]);
+                let end = i + 3 + sub + det;
+                if (1..=3).contains(&det) && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'.' || *c == b'.' && b.get(end + 1).is_none_or(|d| !d.is_ascii_digit())) {
+                    return Some(&text[i..end]);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Find an SMTP reply code (`550`, `550-`, `550 `) at the start of the text or after a space.
+pub fn find_reply_code(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    for i in 0..b.len().saturating_sub(2) {
+        let at_word = i == 0 || matches!(b[i - 1], b' ' | b':' | b'(' | b'[' | b'"' | b'\'' | b'<' | b'\t' | b'=' | b'#');
+        if at_word
+            && matches!(b[i], b'2' | b'4' | b'5')
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+            && matches!(b[i + 1], b'0'..=b'5')
+            && b.get(i + 3).is_none_or(|c| matches!(c, b' ' | b'-' | b'\t' | b')' | b',' | b'.' | b';' | b'"' | b']'))
+            && !(b.get(i + 3) == Some(&b'.') && b.get(i + 4).is_some_and(u8::is_ascii_digit))
+        {
+            return Some(&text[i..i + 3]);
+        }
+    }
+    None
+}
+
+fn digits(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// Qualification implied by an enhanced status code alone, with the rule name to record.
+pub fn qualify_status(status: &str) -> Option<(Qualification, String)> {
+    let mut it = status.split('.');
+    let class: u8 = it.next()?.parse().ok()?;
+    let subject: u16 = it.next()?.parse().ok()?;
+    let detail: u16 = it.next()?.parse().ok()?;
+    if class == 2 {
+        return Some((Qualification::DELIVERED, format!("status:{status}")));
+    }
+    if class != 4 && class != 5 {
+        return None;
+    }
+    let reason = match (subject, detail) {
+        (0, _) => return None,
+        (1, 1) | (1, 3) | (1, 4) | (1, 5) | (1, 6) => R::UserUnknown,
+        (1, 2) | (1, 10) => R::InvalidDomain,
+        (1, _) => R::Refused,
+        (2, 1) => R::AccountDisabled,
+        (2, 2) => R::MailboxFull,
+        (2, 4) => R::Unreachable,
+        (2, _) => R::Refused,
+        (3, 2) => R::InvalidDomain,
+        (3, 4) => R::Refused,
+        (3, _) => R::Unreachable,
+        (4, 4) => R::InvalidDomain,
+        (4, _) => R::Unreachable,
+        (5, _) | (6, _) | (7, _) => R::Refused,
+        _ => return None,
+    };
+    let failure_type = if class == 5 && reason == R::UserUnknown { FailureType::Hard } else { FailureType::Soft };
+    Some((Qualification::new(failure_type, reason), format!("status:{class}.{subject}.{detail}")))
+}
+
+/// Last resort when there is neither a matching rule nor a usable enhanced status code.
+pub fn qualify_reply_code(code: &str) -> Option<(Qualification, String)> {
+    let q = match code.as_bytes().first()? {
+        b'2' => Qualification::DELIVERED,
+        b'4' => Qualification::new(FailureType::Soft, R::Unreachable),
+        b'5' if code == "552" => Qualification::new(FailureType::Soft, R::MailboxFull),
+        b'5' => Qualification::new(FailureType::Soft, R::Refused),
+        _ => return None,
+    };
+    Some((q, format!("reply-code:{code}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_codes() {
+        assert_eq!(find_status("550 5.1.1 <a@b>: nope"), Some("5.1.1"));
+        assert_eq!(find_status("host 192.0.2.1 said 550 #5.2.2 full"), Some("5.2.2"));
+        assert_eq!(find_status("version 1.5.2.3"), None);
+        assert_eq!(find_status("smtp; 4.4.7."), Some("4.4.7"));
+        assert_eq!(find_reply_code("smtp; 550-5.1.1 nope"), Some("550"));
+        assert_eq!(find_reply_code("said: 421 busy"), Some("421"));
+        assert_eq!(find_reply_code("code 5501 x"), None);
+        assert_eq!(find_reply_code("5.5.0"), None);
+    }
+
+    #[test]
+    fn status_table() {
+        let (q, r) = qualify_status("5.1.1").unwrap();
+        assert_eq!((q.failure_type, q.reason), (FailureType::Hard, Some(R::UserUnknown)));
+        assert_eq!(r, "status:5.1.1");
+        assert_eq!(qualify_status("4.2.2").unwrap().0.reason, Some(R::MailboxFull));
+        assert_eq!(qualify_status("4.1.1").unwrap().0.failure_type, FailureType::Soft);
+        assert_eq!(qualify_status("5.4.7").unwrap().0.reason, Some(R::Unreachable));
+        assert_eq!(qualify_status("5.7.1").unwrap().0.reason, Some(R::Refused));
+        assert_eq!(qualify_status("2.0.0").unwrap().0, Qualification::DELIVERED);
+        assert!(qualify_status("5.0.0").is_none());
+    }
+}
