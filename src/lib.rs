@@ -5,6 +5,7 @@
 //! [`normalize`] → [`rules`] / [`status`] → [`qualify`] → [`store`] (SQLite).
 
 pub mod extract;
+pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
@@ -13,5 +14,6 @@ pub mod rules;
 pub mod source;
 pub mod status;
 pub mod store;
-pub mod cli;
+
 pub mod config;
+pub mod cli;

@@ -1,6 +1,9 @@
 //! The command line: a thin layer over the library. One module per command group.
 
+mod output;
 mod parse;
+mod qual;
+mod replay;
 mod rules_cmd;
 
 use clap::{Parser, Subcommand};
@@ -26,9 +29,40 @@ pub enum Command {
     ///
     /// Example: inmail parse --json bounces.mbox Maildir/ one.eml
     Parse(parse::ParseArgs),
+    /// Replay mbox / Maildir / message files into the database and print a summary.
+    ///
+    /// Example: inmail replay --db inmail.db archive.mbox
+    Replay(replay::ReplayArgs),
+    /// Inspect and correct the delivery log qualification table.
+    #[command(subcommand)]
+    Qual(qual::QualCmd),
+    /// Re-run the rules on every qualification row not set by hand.
+    ///
+    /// Example: inmail requalify --db inmail.db
+    Requalify(qual::RequalifyArgs),
     /// Validate rules files or try the rules on a diagnostic.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCmd),
+}
+
+/// The `--db` option shared by every command that uses the database.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DbArg {
+    /// SQLite database file [default: the config's `db`, else ./inmail.db]
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+pub(crate) fn open_store(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
+    let path = db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"));
+    crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))
+}
+
+/// The quarantine step run inside each ingestion transaction (none until quarantine exists).
+pub(crate) fn quarantine_hook(
+    _cfg: &crate::config::Config,
+) -> Option<impl FnMut(&crate::store::Batch<'_>, &[crate::store::StoredEvent]) -> crate::store::Result<()>> {
+    None::<fn(&crate::store::Batch<'_>, &[crate::store::StoredEvent]) -> crate::store::Result<()>>
 }
 
 pub fn main() -> ExitCode {
@@ -36,6 +70,9 @@ pub fn main() -> ExitCode {
     init_logging(&cli.log_level);
     let result = match &cli.command {
         Command::Parse(a) => parse::run(&cli, a),
+        Command::Replay(a) => replay::run(&cli, a),
+        Command::Qual(c) => qual::run(&cli, c),
+        Command::Requalify(a) => qual::requalify(&cli, a),
         Command::Rules(c) => rules_cmd::run(&cli, c),
     };
     match result {

@@ -36,6 +36,8 @@ pub struct Analysis {
 pub enum ExtractError {
     Empty,
     NotMail,
+    /// The analyzer itself failed on this message (a bug): recorded, never fatal.
+    Internal,
 }
 
 impl fmt::Display for ExtractError {
@@ -43,6 +45,7 @@ impl fmt::Display for ExtractError {
         match self {
             ExtractError::Empty => f.write_str("empty message"),
             ExtractError::NotMail => f.write_str("no RFC 5322 header found: not a mail message"),
+            ExtractError::Internal => f.write_str("internal analyzer error (please report with this message)"),
         }
     }
 }

@@ -1,4 +1,77 @@
-//! SQLite store.
+//! The SQLite store: messages (deduplicated by fingerprint), bounce events, and the delivery
+//! log qualification table. WAL mode, versioned migrations, writes batched in transactions.
+
+mod migrations;
+pub mod qualification;
+
+pub use qualification::{QualRow, QualStatus};
+
+use crate::extract::ExtractError;
+use crate::model::{FailureReason, FailureType, Kind, Qualification};
+use crate::pipeline::{Processed, Record};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a message came from and its identity, independent of the transport.
+#[derive(Debug, Clone)]
+pub struct MessageMeta {
+    pub source: String,
+    pub fingerprint: [u8; 32],
+    pub size: u64,
+}
+
+/// What recording one message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Seen before (same fingerprint): nothing written.
+    Duplicate,
+    /// Recorded: events written, qualification rows created.
+    Recorded { kind: Kind, events: usize, new_rows: usize, new_to_qualify: usize },
+    /// Could not be parsed; recorded with its error so it is never silently lost.
+    Failed,
+}
+
+/// A recorded event as the quarantine sees it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub recipient: String,
+    pub event_time: i64,
+    pub kind: Kind,
+    pub qualification_id: Option<i64>,
+    pub qualification: Qualification,
+    pub row_status: Option<QualStatus>,
+}
+
+pub struct Store {
+    conn: Connection,
+    /// (channel, text) → qualification row, valid while `data_version` is unchanged.
+    cache: HashMap<(String, String), CachedRow>,
+    data_version: i64,
+}
+
+#[derive(Debug, Clone)]
+struct CachedRow {
+    id: i64,
+    qualification: Qualification,
+    manual: bool,
+    status: QualStatus,
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
 
 /// Unix seconds → RFC 3339 UTC.
 pub fn format_time(t: i64) -> String {
@@ -6,4 +79,243 @@ pub fn format_time(t: i64) -> String {
         .ok()
         .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
+}
+
+/// RFC 3339 ("2026-01-02T03:04:05Z"), a date ("2026-01-02", midnight UTC) or unix seconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n);
+    }
+    if let Ok(d) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Some(d.unix_timestamp());
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt).ok().map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+pub(crate) fn type_from_db(s: &str) -> FailureType {
+    s.parse().unwrap_or(FailureType::Undefined)
+}
+
+pub(crate) fn qualification_from_db(t: &str, reason: Option<i64>) -> Qualification {
+    Qualification { failure_type: type_from_db(t), reason: reason.and_then(FailureReason::from_code) }
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the database.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn, cache: HashMap::new(), data_version: -1 })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Start a write batch. The row cache is dropped if another process changed the database
+    /// (an operator's `qual set` must win at once, also in a running daemon).
+    pub fn batch(&mut self) -> Result<Batch<'_>> {
+        let dv: i64 = self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if dv != self.data_version {
+            self.cache.clear();
+            self.data_version = dv;
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new() })
+    }
+
+    pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM message WHERE fingerprint = ?1", [&fingerprint[..]], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+/// One write transaction. Nothing is visible to others, and nothing counts, until `commit`.
+pub struct Batch<'a> {
+    /// Always `Some` until `commit` takes it.
+    tx: Option<Transaction<'a>>,
+    cache: &'a mut HashMap<(String, String), CachedRow>,
+    /// Cache entries created inside this transaction: dropped on rollback.
+    pending: Vec<(String, String)>,
+    events: Vec<StoredEvent>,
+}
+
+impl Batch<'_> {
+    pub fn tx(&self) -> &Transaction<'_> {
+        self.tx.as_ref().expect("batch used after commit")
+    }
+
+    /// Events recorded so far in this batch (for the quarantine and reports).
+    pub fn events(&self) -> &[StoredEvent] {
+        &self.events
+    }
+
+    /// Record one message and its records. Idempotent: a known fingerprint is a `Duplicate`.
+    pub fn record(&mut self, meta: &MessageMeta, result: &std::result::Result<Processed, ExtractError>) -> Result<Outcome> {
+        let now = now();
+        let (kind, message_id, date, error) = match result {
+            Ok(p) => (p.analysis.kind.as_str(), p.analysis.message_id.as_str(), p.analysis.date, None),
+            Err(e) => ("error", "", None, Some(e.to_string())),
+        };
+        let inserted = self.tx().prepare_cached(
+            "INSERT INTO message (fingerprint, source, message_id, kind, size, bounce_date, processed_at, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (fingerprint) DO NOTHING",
+        )?
+        .execute(params![&meta.fingerprint[..], meta.source, message_id, kind, meta.size as i64, date, now, error])?;
+        if inserted == 0 {
+            return Ok(Outcome::Duplicate);
+        }
+        let message_ref = self.tx().last_insert_rowid();
+        let Ok(p) = result else { return Ok(Outcome::Failed) };
+        let mut events = 0;
+        let mut new_rows = 0;
+        let mut new_to_qualify = 0;
+        for r in p.records.iter().filter(|r| r.kind != Kind::NotBounce) {
+            let event_time = r.bounce.time.or(p.analysis.date).unwrap_or(now);
+            let (qid, q, row_status, created) = self.qualification_for(r, "email", event_time, now)?;
+            new_rows += created as usize;
+            new_to_qualify += (created && row_status == Some(QualStatus::ToQualify)) as usize;
+            self.tx()
+                .prepare_cached(
+                    "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
+                        reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )?
+                .execute(params![
+                    message_ref,
+                    r.index as i64,
+                    event_time,
+                    meta.source,
+                    r.kind.as_str(),
+                    r.bounce.recipient,
+                    r.bounce.status,
+                    r.bounce.reply_code,
+                    r.bounce.action,
+                    r.bounce.diagnostic,
+                    qid,
+                    q.failure_type.label(),
+                    q.reason.map(|x| x.code()),
+                    r.verdict.rule,
+                    p.analysis.message_id,
+                ])?;
+            self.events.push(StoredEvent {
+                id: self.tx().last_insert_rowid(),
+                recipient: r.bounce.recipient.clone(),
+                event_time,
+                kind: r.kind,
+                qualification_id: qid,
+                qualification: q,
+                row_status,
+            });
+            events += 1;
+        }
+        Ok(Outcome::Recorded { kind: p.analysis.kind, events, new_rows, new_to_qualify })
+    }
+
+    /// Find or create the qualification row of a record and count the occurrence. Returns the
+    /// row id, the qualification that applies (a manual row wins over the rules), the row's
+    /// status and whether the row is new. Successes get no row.
+    fn qualification_for(
+        &mut self,
+        r: &Record,
+        channel: &str,
+        event_time: i64,
+        now: i64,
+    ) -> Result<(Option<i64>, Qualification, Option<QualStatus>, bool)> {
+        let verdict_q = r.verdict.qualification;
+        if verdict_q.failure_type == FailureType::None {
+            return Ok((None, verdict_q, None, false));
+        }
+        let key = (channel.to_string(), r.verdict.text.clone());
+        let cached = match self.cache.get(&key) {
+            Some(c) => Some(c.clone()),
+            None => {
+                let row = self
+                    .tx()
+                    .prepare_cached(
+                        "SELECT id, failure_type, failure_reason, manual, status FROM qualification WHERE channel = ?1 AND text = ?2",
+                    )?
+                    .query_row(params![channel, r.verdict.text], |row| {
+                        Ok(CachedRow {
+                            id: row.get(0)?,
+                            qualification: qualification_from_db(&row.get::<_, String>(1)?, row.get(2)?),
+                            manual: row.get::<_, i64>(3)? != 0,
+                            status: QualStatus::parse(&row.get::<_, String>(4)?).unwrap_or(QualStatus::ToQualify),
+                        })
+                    })
+                    .optional()?;
+                if let Some(c) = &row {
+                    self.cache.insert(key.clone(), c.clone());
+                }
+                row
+            }
+        };
+        if let Some(c) = cached {
+            self.tx()
+                .prepare_cached(
+                    "UPDATE qualification SET occurrences = MIN(occurrences + 1, 100000),
+                        first_seen = MIN(first_seen, ?2), last_seen = MAX(last_seen, ?2) WHERE id = ?1",
+                )?
+                .execute(params![c.id, event_time])?;
+            let q = if c.manual { c.qualification } else { verdict_q };
+            return Ok((Some(c.id), q, Some(c.status), false));
+        }
+        let status = if r.verdict.is_qualified() { QualStatus::Keep } else { QualStatus::ToQualify };
+        let reason = verdict_q.reason.unwrap_or(FailureReason::Undefined);
+        self.tx()
+            .prepare_cached(
+                "INSERT INTO qualification (channel, text, first_text, failure_type, failure_reason, status, occurrences,
+                    first_seen, last_seen, rule, manual, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9)",
+            )?
+            .execute(params![
+                channel,
+                r.verdict.text,
+                r.bounce.diagnostic,
+                verdict_q.failure_type.label(),
+                reason.code(),
+                status.label(),
+                event_time,
+                r.verdict.rule,
+                now
+            ])?;
+        let id = self.tx().last_insert_rowid();
+        self.cache.insert(key.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
+        self.pending.push(key);
+        Ok((Some(id), verdict_q, Some(status), true))
+    }
+
+    pub fn commit(mut self) -> Result<Vec<StoredEvent>> {
+        let events = std::mem::take(&mut self.events);
+        self.tx.take().expect("batch committed twice").commit()?;
+        self.pending.clear();
+        Ok(events)
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        // Rolled back (not committed): rows created in this transaction do not exist.
+        for k in self.pending.drain(..) {
+            self.cache.remove(&k);
+        }
+    }
+}
+
+/// Counts for summaries and `inmail status`.
+pub fn count(conn: &Connection, sql: &str) -> Result<i64> {
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }

@@ -1,0 +1,121 @@
+//! `inmail replay`: read mbox / Maildir / files into the database, then print a summary.
+
+use super::{open_store, Cli, DbArg};
+use crate::ingest::{ingest_batch, Stats};
+use crate::source::messages;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Messages per transaction.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch: usize,
+    /// Analysis threads (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// mbox files, Maildir folders, folders of message files, single files, or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, rules) = super::load_rules(cli)?;
+    let mut store = open_store(&cfg, &a.db)?;
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let batch_size = a.batch.max(1);
+    let progress = if !a.no_progress && std::io::stderr().is_terminal() {
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(ProgressStyle::with_template("{spinner} {pos} messages  {per_sec}  {elapsed}  {msg}").unwrap());
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
+        Some(pb)
+    } else {
+        None
+    };
+    let mut stats = Stats::default();
+    let mut pending = Vec::with_capacity(batch_size);
+    let mut flush = |pending: &mut Vec<_>, stats: &mut Stats| -> anyhow::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut hook = super::quarantine_hook(&cfg);
+        ingest_batch(&mut store, &rules, pending, threads, stats, hook.as_mut().map(|h| h as _))?;
+        if let Some(pb) = &progress {
+            pb.inc(pending.len() as u64);
+            pb.set_message(format!("{} records, {} failed", stats.records, stats.failed.len()));
+        }
+        pending.clear();
+        Ok(())
+    };
+    for item in messages(&a.paths) {
+        match item {
+            Ok(m) => {
+                pending.push(m);
+                if pending.len() >= batch_size {
+                    flush(&mut pending, &mut stats)?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(source = %e.source, error = %e.error, "cannot read");
+                stats.add_unreadable(e.source.clone(), e.error.to_string());
+            }
+        }
+    }
+    flush(&mut pending, &mut stats)?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    for (src, err) in &stats.failed {
+        tracing::warn!(source = %src, error = %err, "message failed to parse; recorded as failed");
+    }
+    print_summary(&stats, a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    println!("messages read        {}", s.messages);
+    println!("  recorded           {}", s.recorded);
+    println!("  already known      {}", s.duplicates);
+    println!("  failed to parse    {}", s.failed.len());
+    println!("records (recipients) {}", s.records);
+    if !s.by_kind.is_empty() {
+        println!("by kind:");
+        for (k, n) in &s.by_kind {
+            println!("  {k:<20} {n}");
+        }
+    }
+    if !s.by_type_reason.is_empty() {
+        println!("by type / reason:");
+        let mut v: Vec<_> = s.by_type_reason.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (k, n) in v {
+            println!("  {k:<32} {n}");
+        }
+    }
+    println!("new qualification rows {} ({} to qualify)", s.new_rows, s.new_rows_to_qualify);
+    if !s.failed.is_empty() {
+        println!("messages that failed to parse (kept in the database with their error):");
+        for (src, err) in s.failed.iter().take(50) {
+            println!("  {src}: {err}");
+        }
+        if s.failed.len() > 50 {
+            println!("  … and {} more (see the log)", s.failed.len() - 50);
+        }
+    }
+    Ok(())
+}

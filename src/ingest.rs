@@ -1,0 +1,115 @@
+//! Batch ingestion shared by `replay` and the daemon: messages are analyzed in parallel (pure
+//! CPU work), then recorded by one writer in one transaction. A batch is all-or-nothing.
+
+use crate::extract::ExtractError;
+use crate::pipeline::{process, Processed};
+use crate::rules::RuleSet;
+use crate::source::RawMessage;
+use crate::store::{Batch, MessageMeta, Outcome, Store, StoredEvent};
+use std::collections::BTreeMap;
+
+/// Running totals of an ingestion, for summaries and logs.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Stats {
+    pub messages: u64,
+    pub duplicates: u64,
+    pub recorded: u64,
+    pub records: u64,
+    pub by_kind: BTreeMap<String, u64>,
+    /// "Type / Reason" → count of records.
+    pub by_type_reason: BTreeMap<String, u64>,
+    pub new_rows: u64,
+    pub new_rows_to_qualify: u64,
+    /// (source, error) of every message that could not be parsed or read.
+    pub failed: Vec<(String, String)>,
+}
+
+impl Stats {
+    fn add(&mut self, msg: &RawMessage, result: &Result<Processed, ExtractError>, outcome: Outcome) {
+        self.messages += 1;
+        match outcome {
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Failed => {
+                if let Err(e) = result {
+                    self.failed.push((msg.source.clone(), e.to_string()));
+                }
+            }
+            Outcome::Recorded { kind, events, new_rows, new_to_qualify } => {
+                self.recorded += 1;
+                self.records += events as u64;
+                *self.by_kind.entry(kind.as_str().to_string()).or_default() += 1;
+                self.new_rows += new_rows as u64;
+                self.new_rows_to_qualify += new_to_qualify as u64;
+                if let Ok(p) = result {
+                    for r in p.records.iter().filter(|r| r.kind != crate::model::Kind::NotBounce) {
+                        let q = r.qualification();
+                        *self.by_type_reason.entry(format!("{} / {}", q.failure_type, q.reason_label())).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A message that could not even be read from its source.
+    pub fn add_unreadable(&mut self, source: String, error: String) {
+        self.messages += 1;
+        self.failed.push((source, error));
+    }
+}
+
+/// Analyze messages on up to `threads` threads, keeping their order.
+pub fn analyze_all(rules: &RuleSet, msgs: &[RawMessage], threads: usize) -> Vec<Result<Processed, ExtractError>> {
+    let threads = threads.max(1).min(msgs.len().max(1));
+    if threads == 1 {
+        return msgs.iter().map(|m| process_guarded(rules, m)).collect();
+    }
+    let chunk = msgs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = msgs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|m| process_guarded(rules, m)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("analysis thread")).collect()
+    })
+}
+
+/// A parser bug must not abort a batch: a panic becomes a recorded per-message error.
+fn process_guarded(rules: &RuleSet, m: &RawMessage) -> Result<Processed, ExtractError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(rules, &m.raw))) {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!(source = %m.source, "internal error while analyzing message; recorded as failed");
+            Err(ExtractError::Internal)
+        }
+    }
+}
+
+/// Hook run inside the batch's transaction after its events are written (the quarantine).
+pub type EventHook<'h> = &'h mut dyn FnMut(&Batch<'_>, &[StoredEvent]) -> crate::store::Result<()>;
+
+/// Analyze and record a batch in one transaction; returns each message's outcome, in order.
+pub fn ingest_batch(
+    store: &mut Store,
+    rules: &RuleSet,
+    msgs: &[RawMessage],
+    threads: usize,
+    stats: &mut Stats,
+    hook: Option<EventHook<'_>>,
+) -> crate::store::Result<Vec<Outcome>> {
+    let results = analyze_all(rules, msgs, threads);
+    let mut batch = store.batch()?;
+    let mut outcomes = Vec::with_capacity(msgs.len());
+    for (m, r) in msgs.iter().zip(&results) {
+        let meta = MessageMeta { source: m.source.clone(), fingerprint: m.fingerprint, size: m.size };
+        outcomes.push(batch.record(&meta, r)?);
+    }
+    if let Some(h) = hook {
+        let events = batch.events().to_vec();
+        h(&batch, &events)?;
+    }
+    batch.commit()?;
+    for ((m, r), o) in msgs.iter().zip(&results).zip(&outcomes) {
+        stats.add(m, r, *o);
+    }
+    Ok(outcomes)
+}
