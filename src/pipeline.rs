@@ -56,12 +56,13 @@ pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
 
 pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
     let analysis = analyze(raw)?;
+    // A message that is not a bounce yields one record that reports no failure.
     let records = if analysis.kind == Kind::NotBounce {
         vec![Record {
             index: 1,
             kind: Kind::NotBounce,
             bounce: Bounce::default(),
-            verdict: Verdict { text: String::new(), qualification: Qualification::UNDEFINED, rule: String::new() },
+            verdict: Verdict { text: String::new(), qualification: Qualification::DELIVERED, rule: String::new() },
         }]
     } else {
         analysis
