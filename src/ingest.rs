@@ -6,7 +6,7 @@ use crate::pipeline::{process, Processed};
 use crate::rules::RuleSet;
 use crate::source::RawMessage;
 use crate::store::{Batch, MessageMeta, Outcome, Store, StoredEvent};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Running totals of an ingestion, for summaries and logs.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -25,12 +25,12 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn add(&mut self, msg: &RawMessage, result: &Result<Processed, ExtractError>, outcome: Outcome) {
+    fn add(&mut self, msg: &RawMessage, result: Option<&Result<Processed, ExtractError>>, outcome: Outcome) {
         self.messages += 1;
         match outcome {
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::Failed => {
-                if let Err(e) = result {
+                if let Some(Err(e)) = result {
                     self.failed.push((msg.source.clone(), e.to_string()));
                 }
             }
@@ -40,7 +40,7 @@ impl Stats {
                 *self.by_kind.entry(kind.as_str().to_string()).or_default() += 1;
                 self.new_rows += new_rows as u64;
                 self.new_rows_to_qualify += new_to_qualify as u64;
-                if let Ok(p) = result {
+                if let Some(Ok(p)) = result {
                     for r in p.records.iter().filter(|r| r.kind != crate::model::Kind::NotBounce) {
                         let q = r.qualification();
                         *self.by_type_reason.entry(format!("{} / {}", q.failure_type, q.reason_label())).or_default() += 1;
@@ -58,7 +58,7 @@ impl Stats {
 }
 
 /// Analyze messages on up to `threads` threads, keeping their order.
-pub fn analyze_all(rules: &RuleSet, msgs: &[RawMessage], threads: usize) -> Vec<Result<Processed, ExtractError>> {
+pub fn analyze_all(rules: &RuleSet, msgs: &[&RawMessage], threads: usize) -> Vec<Result<Processed, ExtractError>> {
     let threads = threads.max(1).min(msgs.len().max(1));
     if threads == 1 {
         return msgs.iter().map(|m| process_guarded(rules, m)).collect();
@@ -88,6 +88,8 @@ fn process_guarded(rules: &RuleSet, m: &RawMessage) -> Result<Processed, Extract
 pub type EventHook<'h> = &'h mut dyn FnMut(&Batch<'_>, &[StoredEvent]) -> crate::store::Result<()>;
 
 /// Analyze and record a batch in one transaction; returns each message's outcome, in order.
+/// Messages already in the database (or repeated within the batch) are not analyzed again:
+/// their fingerprint answers for them.
 pub fn ingest_batch(
     store: &mut Store,
     rules: &RuleSet,
@@ -96,12 +98,25 @@ pub fn ingest_batch(
     stats: &mut Stats,
     hook: Option<EventHook<'_>>,
 ) -> crate::store::Result<Vec<Outcome>> {
-    let results = analyze_all(rules, msgs, threads);
+    let mut seen = HashSet::with_capacity(msgs.len());
+    let mut fresh = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        fresh.push(seen.insert(m.fingerprint) && !store.is_known(&m.fingerprint)?);
+    }
+    let todo: Vec<&RawMessage> = msgs.iter().zip(&fresh).filter(|(_, f)| **f).map(|(m, _)| m).collect();
+    let mut analyzed = analyze_all(rules, &todo, threads).into_iter();
+    let results: Vec<Option<Result<Processed, ExtractError>>> =
+        fresh.iter().map(|f| if *f { analyzed.next() } else { None }).collect();
     let mut batch = store.batch()?;
     let mut outcomes = Vec::with_capacity(msgs.len());
     for (m, r) in msgs.iter().zip(&results) {
-        let meta = MessageMeta { source: m.source.clone(), fingerprint: m.fingerprint, size: m.size };
-        outcomes.push(batch.record(&meta, r)?);
+        outcomes.push(match r {
+            Some(r) => {
+                let meta = MessageMeta { source: m.source.clone(), fingerprint: m.fingerprint, size: m.size };
+                batch.record(&meta, r)?
+            }
+            None => Outcome::Duplicate,
+        });
     }
     if let Some(h) = hook {
         let events = batch.events().to_vec();
@@ -109,7 +124,7 @@ pub fn ingest_batch(
     }
     batch.commit()?;
     for ((m, r), o) in msgs.iter().zip(&results).zip(&outcomes) {
-        stats.add(m, r, *o);
+        stats.add(m, r.as_ref(), *o);
     }
     Ok(outcomes)
 }

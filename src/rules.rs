@@ -3,7 +3,8 @@
 //! matches, the enhanced status code decides (see [`crate::status`]).
 
 use crate::model::{FailureReason, FailureType, Qualification};
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{RegexSet, RegexSetBuilder};
+use regex::Regex;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -111,8 +112,13 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // ASCII-only classes and case folding (`unicode(false)`) keep the set a plain byte
+        // automaton the lazy DFA can run: Unicode word boundaries would force the slow NFA on
+        // every non-ASCII diagnostic. Non-ASCII literals in patterns still match as UTF-8.
         let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+            .unicode(false)
             .size_limit(REGEX_SIZE_LIMIT * 4)
+            .dfa_size_limit(16 << 20)
             .build()
             .map_err(|e| vec![RuleError { file: "(all rules)".into(), rule: None, message: e.to_string() }])?;
         Ok(RuleSet { set, rules })
@@ -140,7 +146,7 @@ impl RuleSet {
 
     /// First rule whose text pattern and status filter both match.
     pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
-        let matches = self.set.matches(diagnostic);
+        let matches = self.set.matches(diagnostic.as_bytes());
         matches
             .iter()
             .map(|i| &self.rules[i])
@@ -175,7 +181,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
         };
         // Rules read like prose from mail servers: match case-insensitively by default.
         let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
-        if let Err(e) = regex::RegexBuilder::new(&pattern).size_limit(REGEX_SIZE_LIMIT).build() {
+        if let Err(e) = regex::bytes::RegexBuilder::new(&pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).build() {
             errors.push(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
             continue;
         }
@@ -279,5 +285,22 @@ reason = "Refused"
     fn defaults_compile() {
         let rs = RuleSet::load(None).expect("default rules compile");
         assert!(rs.rules().len() > 10);
+    }
+}
+
+#[cfg(test)]
+mod unicode_tests {
+    use super::*;
+
+    #[test]
+    fn non_ascii_literals_and_haystacks() {
+        let rs = RuleSet::compile(&[(
+            "t.toml".into(),
+            "[[rule]]\nname = \"fr\"\nmatch = 'boîte pleine|\\bfull\\b'\ntype = \"Soft\"\nreason = \"Mailbox full\"\n".into(),
+        )])
+        .unwrap();
+        assert!(rs.find("550 Boîte pleine", "").is_some());
+        assert!(rs.find("日本語 mailbox full です", "").is_some());
+        assert!(rs.find("mailbox fullness", "").is_none());
     }
 }
