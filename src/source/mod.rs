@@ -152,30 +152,48 @@ fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
 }
 
 /// A Maildir (has `cur/` or `new/`): messages of `new/` then `cur/`. Any other folder: its
-/// files, sorted by name, each one message or an mbox. Hidden files are skipped.
+/// entries sorted by name — files are one message or an mbox each, sub-folders are read the
+/// same way (to a bounded depth). Hidden entries are skipped.
 fn dir_messages(dir: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+    dir_messages_at(dir, 0)
+}
+
+const MAX_DIR_DEPTH: usize = 16;
+
+fn dir_messages_at(dir: PathBuf, depth: usize) -> Box<dyn Iterator<Item = Item>> {
     let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
     let folders: Vec<PathBuf> = if is_maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.clone()] };
-    let mut files = Vec::new();
+    let mut entries = Vec::new();
     let mut errors = Vec::new();
     for folder in folders {
         match std::fs::read_dir(&folder) {
             Ok(rd) => {
-                let mut here: Vec<PathBuf> = rd
+                let mut here: Vec<(PathBuf, bool)> = rd
                     .filter_map(|e| e.ok())
                     .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-                    .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                    .map(|e| e.path())
+                    .filter_map(|e| {
+                        let t = e.file_type().ok()?;
+                        let p = e.path();
+                        // follow symlinks to decide
+                        let is_dir = t.is_dir() || t.is_symlink() && p.is_dir();
+                        let is_file = t.is_file() || t.is_symlink() && p.is_file();
+                        (is_file || is_dir && !is_maildir).then_some((p, is_dir))
+                    })
                     .collect();
                 here.sort();
-                files.extend(here);
+                entries.extend(here);
             }
             Err(e) if is_maildir && e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => errors.push(Err(SourceError { source: folder.display().to_string(), error: e })),
         }
     }
-    Box::new(errors.into_iter().chain(files.into_iter().flat_map(move |p| {
-        if is_maildir {
+    Box::new(errors.into_iter().chain(entries.into_iter().flat_map(move |(p, is_dir)| {
+        if is_dir {
+            if depth + 1 >= MAX_DIR_DEPTH {
+                return Box::new(std::iter::empty()) as Box<dyn Iterator<Item = Item>>;
+            }
+            dir_messages_at(p, depth + 1)
+        } else if is_maildir {
             let name = p.display().to_string();
             Box::new(std::iter::once(read_message(&p, name))) as Box<dyn Iterator<Item = Item>>
         } else {
