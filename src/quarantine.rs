@@ -281,6 +281,7 @@ fn load_state(conn: &Connection, key: &str) -> Result<Option<State>> {
         .optional()?)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn history(conn: &Connection, address: &str, at: i64, old: Option<QStatus>, new: QStatus, action: &str, by: &str, why: &str, event: Option<i64>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO quarantine_history (address, at, old_status, new_status, action, by, reason, event_id)
