@@ -3,6 +3,7 @@
 mod output;
 mod parse;
 mod qual;
+mod quarantine;
 mod replay;
 mod rules_cmd;
 
@@ -43,6 +44,19 @@ pub enum Command {
     /// Validate rules files or try the rules on a diagnostic.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCmd),
+    /// Inspect the per-address quarantine, release, import and export addresses.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCmd),
+    /// Apply the quarantine's time rules (counter reset after 10 days, Mailbox full after 30)
+    /// as of now or `--now`; the daemon runs this periodically.
+    ///
+    /// Example: inmail maintain --db inmail.db --now 2026-02-01T00:00:00Z
+    Maintain(quarantine::MaintainArgs),
+    /// Report bounces by type and reason, quarantine by status, failures by domain and the
+    /// rows waiting for qualification.
+    ///
+    /// Example: inmail report --since 2026-01-01 --format json
+    Report(quarantine::ReportArgs),
 }
 
 /// The `--db` option shared by every command that uses the database.
@@ -55,14 +69,20 @@ pub struct DbArg {
 
 pub(crate) fn open_store(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
     let path = db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"));
-    crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))
+    let mut store =
+        crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+    store.set_linker(crate::linkage::Linker::new(&cfg.linkage)?);
+    Ok(store)
 }
 
-/// The quarantine step run inside each ingestion transaction (none until quarantine exists).
+/// The quarantine step run inside each ingestion transaction, after the batch's events are written.
 pub(crate) fn quarantine_hook(
-    _cfg: &crate::config::Config,
+    cfg: &crate::config::Config,
 ) -> Option<impl FnMut(&crate::store::Batch<'_>, &[crate::store::StoredEvent]) -> crate::store::Result<()>> {
-    None::<fn(&crate::store::Batch<'_>, &[crate::store::StoredEvent]) -> crate::store::Result<()>>
+    let q = cfg.quarantine.clone();
+    Some(move |b: &crate::store::Batch<'_>, events: &[crate::store::StoredEvent]| {
+        crate::quarantine::apply_events(b.tx(), &q, events).map(|_| ())
+    })
 }
 
 pub fn main() -> ExitCode {
@@ -74,6 +94,9 @@ pub fn main() -> ExitCode {
         Command::Qual(c) => qual::run(&cli, c),
         Command::Requalify(a) => qual::requalify(&cli, a),
         Command::Rules(c) => rules_cmd::run(&cli, c),
+        Command::Quarantine(c) => quarantine::run(&cli, c),
+        Command::Maintain(a) => quarantine::maintain(&cli, a),
+        Command::Report(a) => quarantine::report(&cli, a),
     };
     match result {
         Ok(code) => code,

@@ -14,16 +14,24 @@ pub struct ParseArgs {
     /// Print JSON Lines (the only format; kept for clarity in scripts).
     #[arg(long)]
     pub json: bool,
+    /// SMS status-report file (repeatable); see `inmail replay --help` for the line format.
+    /// Example: inmail parse --sr reports.tsv
+    #[arg(long, value_name = "FILE")]
+    pub sr: Vec<PathBuf>,
     /// Files, folders (Maildir or a folder of .eml files), mbox files, or `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "sr", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
 pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
-    let (_cfg, rules) = super::load_rules(cli)?;
+    let (cfg, rules) = super::load_rules(cli)?;
+    let linker = crate::linkage::Linker::new(&cfg.linkage)?;
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut failed = 0usize;
+    if !a.sr.is_empty() {
+        failed += sr_lines(&cfg, &a.sr, &mut out)?;
+    }
     for item in messages(&a.paths) {
         let msg = match item {
             Ok(m) => m,
@@ -36,7 +44,11 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
         match process(&rules, &msg.raw) {
             Ok(p) => {
                 for r in &p.records {
-                    writeln!(out, "{}", record_json(&msg, r, &p.analysis.message_id))?;
+                    let mut v = record_json(&msg, r, &p.analysis.message_id);
+                    let link = linker.link(&p.analysis.original_headers, &r.bounce.diagnostic);
+                    v["delivery_id"] = json!(link.delivery_id);
+                    v["delivery_log_id"] = json!(link.delivery_log_id);
+                    writeln!(out, "{v}")?;
                 }
             }
             Err(e) => {
@@ -72,4 +84,51 @@ pub fn record_json(msg: &RawMessage, r: &Record, message_id: &str) -> serde_json
         "event_time": r.bounce.time.map(crate::store::format_time),
         "message_id": message_id,
     })
+}
+
+/// `parse --sr`: one JSON object per status-report line. Returns the number of bad lines.
+fn sr_lines(cfg: &crate::config::Config, files: &[PathBuf], out: &mut impl Write) -> anyhow::Result<usize> {
+    let parser = crate::sms::SrParser::new(&cfg.sms)?;
+    let mut failed = 0;
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let source = format!("{}:{}", f.display(), i + 1);
+            match parser.parse_line(line) {
+                Ok(None) => {}
+                Err(e) => {
+                    failed += 1;
+                    writeln!(out, "{}", json!({"source": source, "index": 0, "kind": "error", "error": e}))?;
+                }
+                Ok(Some(sr)) => {
+                    let r = sr.record();
+                    let q = r.qualification();
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({
+                            "source": source,
+                            "index": 1,
+                            "kind": "sr",
+                            "channel": "sms",
+                            "recipient": sr.phone,
+                            "smsc": sr.smsc,
+                            "status": sr.stat,
+                            "reply_code": sr.err,
+                            "diagnostic": r.bounce.diagnostic,
+                            "text": r.verdict.text,
+                            "failure_type": q.failure_type.label(),
+                            "failure_reason": q.reason_label(),
+                            "reason_code": q.reason.map(|r| r.code()),
+                            "rule": r.verdict.rule,
+                            "event_time": sr.time.map(crate::store::format_time),
+                            "delivery_id": null,
+                            "delivery_log_id": null,
+                        })
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(failed)
 }

@@ -66,6 +66,13 @@ pub struct SetArgs {
     /// A reason label ("User unknown", "mailbox-full") or its numeric value.
     #[arg(long, value_parser = parse_reason)]
     pub reason: Option<FailureReason>,
+    /// Also release (→ Valid) the addresses this row put in Quarantine or With errors, e.g.
+    /// after an ISP outage: inmail qual set 12 --status ignore --release-affected
+    #[arg(long)]
+    pub release_affected: bool,
+    /// Who releases, for the quarantine history (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -117,6 +124,24 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
             let change = Change { status: a.status, failure_type: a.failure_type, reason: a.reason };
             let row = qualification::set(store.conn(), a.id, &change)?;
             show(&row, Format::Table)?;
+            if a.release_affected {
+                let mut store = store;
+                let f = crate::quarantine::Filter {
+                    statuses: vec![crate::quarantine::QStatus::WithErrors, crate::quarantine::QStatus::Quarantine],
+                    qualification_id: Some(a.id),
+                    ..Default::default()
+                };
+                let audit = crate::quarantine::Audit {
+                    by: super::quarantine::operator(&a.by),
+                    reason: format!("qualification row {} set to {}", a.id, row.status.label()),
+                    now: crate::store::now(),
+                };
+                let released = crate::quarantine::release(store.conn_mut(), &f, &audit, false)?;
+                for e in &released {
+                    println!("released {}", e.address);
+                }
+                println!("{} address(es) released", released.len());
+            }
         }
         QualCmd::ResetCount { db, id } => {
             let store = open_store(&cfg, db)?;

@@ -25,14 +25,39 @@ pub struct ReplayArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// SMS status-report file (repeatable), one report per line:
+    /// PHONE<TAB>[SMSC-NAME<TAB>]REPORT or TIME<TAB>PHONE<TAB>SMSC-NAME<TAB>REPORT.
+    /// Example: inmail replay --sr reports.tsv
+    #[arg(long, value_name = "FILE")]
+    pub sr: Vec<PathBuf>,
     /// mbox files, Maildir folders, folders of message files, single files, or `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "sr", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
 pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let (cfg, rules) = super::load_rules(cli)?;
     let mut store = open_store(&cfg, &a.db)?;
+    if !a.sr.is_empty() {
+        let parser = crate::sms::SrParser::new(&cfg.sms)?;
+        for f in &a.sr {
+            let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+            let name = f.display().to_string();
+            let st = crate::sms::ingest(&mut store, &parser, &cfg.quarantine, &name, &text)?;
+            for (src, err) in &st.errors {
+                eprintln!("inmail: {src}: {err}");
+            }
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"sr_file": name, "summary": st}))?);
+            } else {
+                println!("{name}: {} report(s) read, {} recorded ({} delivered, {} failed), {} already known, {} unreadable, {} new qualification row(s), {} quarantine change(s)",
+                    st.lines, st.recorded, st.delivered, st.failed_reports, st.duplicates, st.errors.len(), st.new_rows, st.quarantine_changes);
+            }
+        }
+        if a.paths.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let batch_size = a.batch.max(1);
     let progress = if !a.no_progress && std::io::stderr().is_terminal() {

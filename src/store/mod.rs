@@ -59,6 +59,8 @@ pub struct Store {
     /// (channel, text) → qualification row, valid while `data_version` is unchanged.
     cache: HashMap<(String, String), CachedRow>,
     data_version: i64,
+    /// Delivery linkage extractors applied to every recorded bounce.
+    linker: crate::linkage::Linker,
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +113,12 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&mut conn)?;
-        Ok(Store { conn, cache: HashMap::new(), data_version: -1 })
+        Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
+    }
+
+    /// Use these delivery linkage extractors for the messages recorded from now on.
+    pub fn set_linker(&mut self, linker: crate::linkage::Linker) {
+        self.linker = linker;
     }
 
     pub fn conn(&self) -> &Connection {
@@ -131,7 +138,7 @@ impl Store {
             self.data_version = dv;
         }
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new() })
+        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new(), linker: &self.linker })
     }
 
     pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
@@ -151,6 +158,7 @@ pub struct Batch<'a> {
     /// Cache entries created inside this transaction: dropped on rollback.
     pending: Vec<(String, String)>,
     events: Vec<StoredEvent>,
+    linker: &'a crate::linkage::Linker,
 }
 
 impl Batch<'_> {
@@ -186,13 +194,15 @@ impl Batch<'_> {
         for r in p.records.iter().filter(|r| r.kind != Kind::NotBounce) {
             let event_time = r.bounce.time.or(p.analysis.date).unwrap_or(now);
             let (qid, q, row_status, created) = self.qualification_for(r, "email", event_time, now)?;
+            let link = self.linker.link(&p.analysis.original_headers, &r.bounce.diagnostic);
             new_rows += created as usize;
             new_to_qualify += (created && row_status == Some(QualStatus::ToQualify)) as usize;
             self.tx()
                 .prepare_cached(
                     "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
-                        reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                        reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id,
+                        delivery_id, delivery_log_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )?
                 .execute(params![
                     message_ref,
@@ -210,6 +220,8 @@ impl Batch<'_> {
                     q.reason.map(|x| x.code()),
                     r.verdict.rule,
                     p.analysis.message_id,
+                    link.delivery_id,
+                    link.delivery_log_id,
                 ])?;
             self.events.push(StoredEvent {
                 id: self.tx().last_insert_rowid(),
@@ -223,6 +235,60 @@ impl Batch<'_> {
             events += 1;
         }
         Ok(Outcome::Recorded { kind: p.analysis.kind, events, new_rows, new_to_qualify })
+    }
+
+    /// Record one SMS status report (channel `sms`). Idempotent like `record`: the same report
+    /// line (same fingerprint) is a `Duplicate`.
+    pub fn record_sms(&mut self, meta: &MessageMeta, sr: &crate::sms::StatusReport) -> Result<Outcome> {
+        let now = now();
+        let inserted = self
+            .tx()
+            .prepare_cached(
+                "INSERT INTO message (fingerprint, source, message_id, kind, size, bounce_date, processed_at, error)
+                 VALUES (?1, ?2, '', 'sr', ?3, ?4, ?5, NULL) ON CONFLICT (fingerprint) DO NOTHING",
+            )?
+            .execute(params![&meta.fingerprint[..], meta.source, meta.size as i64, sr.time, now])?;
+        if inserted == 0 {
+            return Ok(Outcome::Duplicate);
+        }
+        let message_ref = self.tx().last_insert_rowid();
+        let event_time = sr.time.unwrap_or(now);
+        let r = sr.record();
+        let (qid, q, row_status, created) = self.qualification_for(&r, "sms", event_time, now)?;
+        self.tx()
+            .prepare_cached(
+                "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
+                    reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id)
+                 VALUES (?1, 1, ?2, ?3, 'sr', 'sms', ?4, ?5, ?6, '', ?7, ?8, ?9, ?10, ?11, '')",
+            )?
+            .execute(params![
+                message_ref,
+                event_time,
+                meta.source,
+                sr.phone,
+                sr.stat,
+                sr.err,
+                r.bounce.diagnostic,
+                qid,
+                q.failure_type.label(),
+                q.reason.map(|x| x.code()),
+                r.verdict.rule,
+            ])?;
+        self.events.push(StoredEvent {
+            id: self.tx().last_insert_rowid(),
+            recipient: sr.phone.clone(),
+            event_time,
+            kind: r.kind,
+            qualification_id: qid,
+            qualification: q,
+            row_status,
+        });
+        Ok(Outcome::Recorded {
+            kind: r.kind,
+            events: 1,
+            new_rows: created as usize,
+            new_to_qualify: (created && row_status == Some(QualStatus::ToQualify)) as usize,
+        })
     }
 
     /// Find or create the qualification row of a record and count the occurrence. Returns the

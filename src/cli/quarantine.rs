@@ -1,0 +1,282 @@
+//! `inmail quarantine …`, `inmail maintain` and `inmail report`.
+
+use super::output::{print, Format};
+use super::{open_store, Cli, DbArg};
+use crate::quarantine::{self, Audit, Filter, QStatus};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    /// List quarantine entries (addresses and phone numbers), most recently modified first.
+    ///
+    /// Example: inmail quarantine list --status quarantine --status with-errors --domain example.com --format json
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this status (repeatable): valid, with-errors, quarantine, denylisted.
+        #[arg(long, value_parser = parse_qstatus)]
+        status: Vec<QStatus>,
+        /// Only addresses of this domain (repeatable; any of them).
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show one entry, its status history and its bounces.
+    ///
+    /// Example: inmail quarantine show jane@example.com
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        address: String,
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// Release addresses (status → Valid, counter reset), by name or in bulk. Every release is
+    /// recorded in the history with who, when and why.
+    ///
+    /// Example: inmail quarantine release jane@example.com --reason "confirmed by phone"
+    ///
+    /// Example (ISP outage): inmail quarantine release --text-contains "421 4.7.0" --domain example.com
+    ///   --domain example.net --modified-after 2026-03-01T08:00:00Z --modified-before 2026-03-01T14:00:00Z --dry-run
+    Release(ReleaseArgs),
+    /// Add addresses as Denylisted from a list: one address per line or CSV with the address
+    /// in the first column; blank lines, `#` comments and a header line are skipped.
+    ///
+    /// Example: inmail quarantine import complaints.csv --reason "legacy denylist"
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The list file, or `-` for standard input.
+        file: PathBuf,
+        /// Who imports (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        /// Why (kept in the history).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Write every non-Valid entry as CSV on standard output.
+    ///
+    /// Example: inmail quarantine export > quarantine.csv
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShowFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Addresses to release. Without addresses, the filters below select the entries.
+    #[arg(value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
+    /// Only entries whose error text contains this (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub text_contains: Option<String>,
+    /// Only addresses of this domain (repeatable; any of them).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Vec<String>,
+    /// Only entries last modified at or after this time (RFC 3339, YYYY-MM-DD or unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub modified_after: Option<i64>,
+    /// Only entries last modified at or before this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub modified_before: Option<i64>,
+    /// Only entries with this status (repeatable; default: every non-Valid status).
+    #[arg(long, value_parser = parse_qstatus)]
+    pub status: Vec<QStatus>,
+    /// Show what would be released; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who releases (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Why (kept in the history).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct MaintainArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Apply the time rules as of this time instead of now (RFC 3339, YYYY-MM-DD or unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Only bounces with an event time at or after this time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// Rows in the domain and "to qualify" sections.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+    pub format: ShowFormat,
+}
+
+pub(crate) fn parse_qstatus(s: &str) -> Result<QStatus, String> {
+    QStatus::parse(s).ok_or_else(|| format!("unknown status {s:?}: use valid, with-errors, quarantine or denylisted"))
+}
+
+pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
+    crate::store::parse_time(s).ok_or_else(|| format!("bad time {s:?}: use RFC 3339 (2026-01-02T03:04:05Z), YYYY-MM-DD or unix seconds"))
+}
+
+pub(crate) fn operator(by: &Option<String>) -> String {
+    by.clone()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+const LIST_COLUMNS: &[&str] =
+    &["address", "status", "error_count", "failure_type", "failure_reason", "last_error", "last_modified", "error_text"];
+
+pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
+    let cfg = crate::config::Config::load(cli.config.as_deref())?;
+    let qcfg = &cfg.quarantine;
+    match c {
+        QuarantineCmd::List { db, status, domain, format } => {
+            let store = open_store(&cfg, db)?;
+            let f = Filter { statuses: status.clone(), domains: domain.clone(), ..Default::default() };
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *format)?;
+        }
+        QuarantineCmd::Show { db, address, format } => {
+            let store = open_store(&cfg, db)?;
+            let Some(entry) = quarantine::get(store.conn(), address, qcfg)? else {
+                anyhow::bail!("{address} is not in the quarantine table (never bounced)");
+            };
+            let history = quarantine::history_of(store.conn(), address, qcfg)?;
+            let bounces = quarantine::bounces(store.conn(), address, qcfg)?;
+            match format {
+                ShowFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"entry": entry, "history": history, "bounces": bounces}))?);
+                }
+                ShowFormat::Table => {
+                    if let serde_json::Value::Object(m) = serde_json::to_value(&entry)? {
+                        for (k, v) in m {
+                            let s = match v {
+                                serde_json::Value::String(s) => s,
+                                serde_json::Value::Null => String::new(),
+                                o => o.to_string(),
+                            };
+                            println!("{k:<17} {s}");
+                        }
+                    }
+                    println!("\nhistory:");
+                    print(&history, &["at", "old_status", "new_status", "action", "by", "reason"], Format::Table)?;
+                    println!("\nbounces:");
+                    print(&bounces, &["event_time", "kind", "failure_type", "failure_reason", "qualification_id", "delivery_id", "diagnostic"], Format::Table)?;
+                }
+            }
+        }
+        QuarantineCmd::Release(a) => {
+            let no_filter = a.text_contains.is_none() && a.domain.is_empty() && a.modified_after.is_none() && a.modified_before.is_none();
+            if a.addresses.is_empty() && no_filter {
+                anyhow::bail!("nothing selected: give addresses, or --text-contains / --domain / --modified-after / --modified-before");
+            }
+            let mut store = open_store(&cfg, &a.db)?;
+            let addresses: Vec<String> = a.addresses.iter().map(|x| quarantine::key(x, qcfg)).collect();
+            // A bulk release never lifts a complaint's denylisting unless asked with --status.
+            let statuses = if a.status.is_empty() && a.addresses.is_empty() {
+                vec![QStatus::WithErrors, QStatus::Quarantine]
+            } else if a.status.is_empty() {
+                vec![QStatus::WithErrors, QStatus::Quarantine, QStatus::Denylisted]
+            } else {
+                a.status.clone()
+            };
+            let f = Filter {
+                statuses,
+                domains: a.domain.clone(),
+                text_contains: a.text_contains.clone(),
+                modified_after: a.modified_after,
+                modified_before: a.modified_before,
+                addresses: addresses.clone(),
+                qualification_id: None,
+            };
+            let audit = Audit { by: operator(&a.by), reason: a.reason.clone(), now: crate::store::now() };
+            let released = quarantine::release(store.conn_mut(), &f, &audit, a.dry_run)?;
+            for x in &addresses {
+                if !released.iter().any(|e| &e.address == x) {
+                    eprintln!("inmail: {x}: not released (unknown, already Valid, or outside the filters)");
+                }
+            }
+            print(&released, LIST_COLUMNS, a.format)?;
+            let verb = if a.dry_run { "would be released (dry run: nothing changed)" } else { "released" };
+            eprintln!("{} address(es) {verb}", released.len());
+        }
+        QuarantineCmd::Import { db, file, by, reason } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+            };
+            let list = quarantine::read_address_list(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let mut store = open_store(&cfg, db)?;
+            let why = if reason.is_empty() { format!("import {}", file.display()) } else { reason.clone() };
+            let audit = Audit { by: operator(by), reason: why, now: crate::store::now() };
+            let (added, same) = quarantine::import_denylist(store.conn_mut(), qcfg, &list, &audit)?;
+            println!("{added} address(es) denylisted, {same} already denylisted");
+        }
+        QuarantineCmd::Export { db } => {
+            let store = open_store(&cfg, db)?;
+            let f = Filter { statuses: vec![QStatus::WithErrors, QStatus::Quarantine, QStatus::Denylisted], ..Default::default() };
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, Format::Csv)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `inmail maintain`: the quarantine's time rules as of now (or `--now`).
+pub fn maintain(cli: &Cli, a: &MaintainArgs) -> anyhow::Result<ExitCode> {
+    let cfg = crate::config::Config::load(cli.config.as_deref())?;
+    let mut store = open_store(&cfg, &a.db)?;
+    let now = a.now.unwrap_or_else(crate::store::now);
+    let released = quarantine::maintain(store.conn_mut(), &cfg.quarantine, now)?;
+    for x in &released {
+        println!("{x}");
+    }
+    eprintln!("{} address(es) back to Valid as of {}", released.len(), crate::store::format_time(now));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `inmail report`.
+pub fn report(cli: &Cli, a: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let cfg = crate::config::Config::load(cli.config.as_deref())?;
+    let store = open_store(&cfg, &a.db)?;
+    let r = crate::report::build(store.conn(), a.since, a.top.max(1))?;
+    match a.format {
+        ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+        ShowFormat::Table => {
+            if let Some(s) = &r.since {
+                println!("since {s}\n");
+            }
+            println!("bounces by type and reason:");
+            print(&r.bounces, &["failure_type", "failure_reason", "count"], Format::Table)?;
+            println!("\nquarantine by status:");
+            print(&r.quarantine, &["status", "count"], Format::Table)?;
+            println!("\nfailures by recipient domain:");
+            print(&r.domains, &["domain", "hard", "soft", "total"], Format::Table)?;
+            println!("\ntop rows to qualify:");
+            print(&r.to_qualify, &["id", "channel", "occurrences", "text"], Format::Table)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
