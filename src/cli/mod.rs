@@ -5,6 +5,8 @@ mod parse;
 mod qual;
 mod replay;
 mod rules_cmd;
+mod run;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -16,9 +18,9 @@ pub struct Cli {
     /// Configuration file (TOML). Default: ./inmail.toml when it exists.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log verbosity (error, warn, info, debug, trace); also RUST_LOG.
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
-    pub log_level: String,
+    /// Log verbosity (error, warn, info, debug, trace); also RUST_LOG [default: warn; info for run]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +45,14 @@ pub enum Command {
     /// Validate rules files or try the rules on a diagnostic.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCmd),
+    /// Watch the IMAP mailboxes of the config: record every message, then move it.
+    ///
+    /// Example: inmail run --config /etc/inmail/inmail.toml
+    Run(run::RunArgs),
+    /// Show, per watched mailbox, the last poll, last UID, messages processed and last error.
+    ///
+    /// Example: inmail status --db /var/lib/inmail/inmail.db
+    Status(status::StatusArgs),
 }
 
 /// The `--db` option shared by every command that uses the database.
@@ -67,13 +77,17 @@ pub(crate) fn quarantine_hook(
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
+    if !matches!(cli.command, Command::Run(_)) {
+        init_logging(cli.log_level.as_deref().unwrap_or("warn"));
+    }
     let result = match &cli.command {
         Command::Parse(a) => parse::run(&cli, a),
         Command::Replay(a) => replay::run(&cli, a),
         Command::Qual(c) => qual::run(&cli, c),
         Command::Requalify(a) => qual::requalify(&cli, a),
         Command::Rules(c) => rules_cmd::run(&cli, c),
+        Command::Run(a) => run::run(&cli, a),
+        Command::Status(a) => status::run(&cli, a),
     };
     match result {
         Ok(code) => code,
