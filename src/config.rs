@@ -245,3 +245,40 @@ impl Config {
         Ok(cfg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/inmail.example.toml");
+        let cfg = Config::load(Some(&p)).expect("example config");
+        assert_eq!(cfg.mailbox.len(), 1);
+        let m = &cfg.mailbox[0];
+        m.validate().expect("valid");
+        assert_eq!(m.port(), 993);
+        assert_eq!(m.after, After::Move);
+        assert_eq!(cfg.daemon.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn mailbox_defaults_and_insecure_rules() {
+        let cfg: Config = toml::from_str(
+            "[[mailbox]]\nname = \"a\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n",
+        )
+        .unwrap();
+        let m = &cfg.mailbox[0];
+        assert_eq!((m.port(), m.folder.as_str(), m.batch_size, m.idle), (143, "INBOX", 100, true));
+        m.validate().expect("plaintext to loopback is allowed");
+        let mut remote = m.clone();
+        remote.host = "imap.example.com".into();
+        assert!(remote.validate().is_err());
+        remote.allow_insecure = true;
+        remote.validate().expect("allowed explicitly");
+        let mut both = m.clone();
+        both.password_file = Some("x".into());
+        assert!(both.validate().is_err(), "password_file and password_env together");
+        assert!(is_loopback("::1") && is_loopback("localhost") && !is_loopback("10.0.0.1"));
+    }
+}

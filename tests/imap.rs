@@ -225,3 +225,26 @@ fn plaintext_to_remote_host_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("allow_insecure"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn sighup_reloads_rules_and_keeps_old_ones_when_broken() {
+    let dc = Dovecot::start();
+    let dir = test_dir();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "").unwrap();
+    let cfg = write_config(&dc, dir.path(), "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("rules_file = \"{}\"\n{text}", rules.display())).unwrap();
+    let db = DbView(dir.path().join("inmail.db"));
+    let mut d = Daemon::start(&cfg, &[]);
+    assert!(wait_until(Duration::from_secs(20), || db.q_polled()), "not started\n{}", d.log_text());
+    d.signal("HUP");
+    assert!(wait_until(Duration::from_secs(5), || d.log_text().contains("SIGHUP: rules reloaded")), "{}", d.log_text());
+    std::fs::write(&rules, "[[rule]\nbroken").unwrap();
+    d.signal("HUP");
+    assert!(wait_until(Duration::from_secs(5), || d.log_text().contains("rules not reloaded")), "{}", d.log_text());
+    // Still running and still processing with the previous rules.
+    dc.append(&fixture(BOUNCES[0], 1));
+    assert!(wait_until(Duration::from_secs(10), || db.events() == 1 && dc.count("Processed") == 1), "{}", tail(&d.log_text()));
+    assert!(d.child.try_wait().unwrap().is_none(), "daemon exited");
+}
