@@ -177,9 +177,9 @@ fn message_appended_while_idle_is_processed_quickly() {
     // Connected, folders created, idling.
     assert!(wait_until(Duration::from_secs(20), || db.last_uid() == 0 && dc.maildir().join(".Processed").is_dir() && db.q_polled()), "daemon not ready\n{}", tail(&d.log_text()));
     std::thread::sleep(Duration::from_millis(500));
-    for i in 0..3 {
+    for (i, name) in BOUNCES.iter().enumerate() {
         let t = Instant::now();
-        dc.append(&fixture(BOUNCES[i], 9000 + i));
+        dc.append(&fixture(name, 9000 + i));
         let ok = wait_until(Duration::from_secs(5), || db.messages() == i as i64 + 1 && dc.count("Processed") == i + 1 && dc.count("INBOX") == 0);
         assert!(ok, "message {i} not processed within 5 s\n{}", tail(&d.log_text()));
         eprintln!("appended message {i} processed in {} ms", t.elapsed().as_millis());
