@@ -10,6 +10,12 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// The user's own rules file, read before the shipped defaults; inmail never writes it.
     pub rules_file: Option<PathBuf>,
+    /// Daemon settings (`inmail run`).
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    /// IMAP mailboxes watched by `inmail run`, each independently.
+    #[serde(default)]
+    pub mailbox: Vec<MailboxConfig>,
     /// `[quarantine]`: thresholds and periods of the per-address quarantine.
     #[serde(default)]
     pub quarantine: QuarantineConfig,
@@ -88,6 +94,198 @@ impl Default for SmsConfig {
     }
 }
 
+/// `[daemon]`: settings of `inmail run` that are not per mailbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Seconds between database maintenance runs (WAL checkpoint, `PRAGMA optimize`).
+    pub maintain_interval: u64,
+    /// Log format on stderr: "text" or "json" (`--log-format` wins).
+    pub log_format: LogFormat,
+    /// Analysis threads per batch (0 = number of cores).
+    pub threads: usize,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig { maintain_interval: 3600, log_format: LogFormat::Text, threads: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// How to reach the IMAP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (port 993).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS before login (port 143).
+    Starttls,
+    /// No TLS: only to a loopback host unless `allow_insecure = true`.
+    None,
+}
+
+/// What to do with a message once it is recorded in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum After {
+    /// Bounces to `processed_folder`, non-bounces to `other_folder`, unparsable to `error_folder`.
+    Move,
+    /// Bounces deleted (expunged); non-bounces and unparsable messages moved as with `move`.
+    Delete,
+    /// Everything stays in `folder`, flagged \Seen.
+    Seen,
+}
+
+/// `[[mailbox]]`: one IMAP folder to watch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxConfig {
+    /// Name used in logs and in the database's checkpoint table; unique.
+    pub name: String,
+    pub host: String,
+    /// Default: 993 for implicit TLS, 143 otherwise.
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    /// PEM file of the CA(s) to trust instead of the built-in web PKI roots.
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    /// File holding the password (first line; trailing newline ignored).
+    pub password_file: Option<PathBuf>,
+    /// Name of the environment variable holding the password.
+    pub password_env: Option<String>,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    #[serde(default = "default_processed")]
+    pub processed_folder: String,
+    #[serde(default = "default_other")]
+    pub other_folder: String,
+    #[serde(default = "default_error")]
+    pub error_folder: String,
+    #[serde(default = "default_after")]
+    pub after: After,
+    /// Messages fetched and recorded per transaction.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Seconds between polls when IDLE is off or not supported.
+    #[serde(default = "default_poll")]
+    pub poll_interval: u64,
+    /// Use IMAP IDLE when the server supports it.
+    #[serde(default = "default_true")]
+    pub idle: bool,
+    /// Seconds before an IDLE is re-issued (kept under the 29 minutes of RFC 2177).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: u64,
+    /// Allow `tls = "none"` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// Upper bound, in seconds, of the reconnection backoff.
+    #[serde(default = "default_backoff_max")]
+    pub reconnect_max: u64,
+    /// Seconds allowed for one IMAP command (connect, fetch of a batch, move…).
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+}
+
+fn default_tls() -> TlsMode {
+    TlsMode::Implicit
+}
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> String {
+    "Processed".into()
+}
+fn default_other() -> String {
+    "Other".into()
+}
+fn default_error() -> String {
+    "Errors".into()
+}
+fn default_after() -> After {
+    After::Move
+}
+fn default_batch() -> usize {
+    100
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+fn default_idle_timeout() -> u64 {
+    25 * 60
+}
+fn default_backoff_max() -> u64 {
+    300
+}
+fn default_timeout() -> u64 {
+    120
+}
+
+impl MailboxConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.tls == TlsMode::Implicit { 993 } else { 143 })
+    }
+
+    /// Reject settings that cannot work or are unsafe.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let n = &self.name;
+        anyhow::ensure!(!n.is_empty(), "a [[mailbox]] has an empty name");
+        anyhow::ensure!(!self.host.is_empty(), "mailbox {n}: host is empty");
+        anyhow::ensure!(
+            self.password_file.is_some() != self.password_env.is_some(),
+            "mailbox {n}: set exactly one of password_file and password_env"
+        );
+        anyhow::ensure!(self.batch_size >= 1, "mailbox {n}: batch_size must be at least 1");
+        anyhow::ensure!(self.poll_interval >= 1, "mailbox {n}: poll_interval must be at least 1 second");
+        anyhow::ensure!(
+            (1..=29 * 60).contains(&self.idle_timeout),
+            "mailbox {n}: idle_timeout must be between 1 and 1740 seconds"
+        );
+        if self.tls == TlsMode::None && !self.allow_insecure && !is_loopback(&self.host) {
+            anyhow::bail!(
+                "mailbox {n}: tls = \"none\" to {} would send the password in clear; use TLS, or set allow_insecure = true",
+                self.host
+            );
+        }
+        if self.after != After::Seen {
+            for f in [&self.processed_folder, &self.other_folder, &self.error_folder] {
+                anyhow::ensure!(f != &self.folder, "mailbox {n}: a destination folder is the watched folder {f}");
+            }
+        }
+        Ok(())
+    }
+
+    /// The password, from its file or environment variable. Never logged.
+    pub fn password(&self) -> anyhow::Result<String> {
+        if let Some(p) = &self.password_file {
+            let s = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("mailbox {}: cannot read password_file {}: {e}", self.name, p.display()))?;
+            return Ok(s.lines().next().unwrap_or("").to_string());
+        }
+        if let Some(v) = &self.password_env {
+            return std::env::var(v)
+                .map_err(|_| anyhow::anyhow!("mailbox {}: environment variable {v} is not set", self.name));
+        }
+        anyhow::bail!("mailbox {}: no password_file or password_env", self.name)
+    }
+}
+
+/// "localhost" or a loopback IP address.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
 /// File names tried when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "inmail.toml";
 
@@ -113,6 +311,50 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
+        for m in &mut cfg.mailbox {
+            for p in [&mut m.ca_file, &mut m.password_file].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/inmail.example.toml");
+        let cfg = Config::load(Some(&p)).expect("example config");
+        assert_eq!(cfg.mailbox.len(), 1);
+        let m = &cfg.mailbox[0];
+        m.validate().expect("valid");
+        assert_eq!(m.port(), 993);
+        assert_eq!(m.after, After::Move);
+        assert_eq!(cfg.daemon.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn mailbox_defaults_and_insecure_rules() {
+        let cfg: Config = toml::from_str(
+            "[[mailbox]]\nname = \"a\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n",
+        )
+        .unwrap();
+        let m = &cfg.mailbox[0];
+        assert_eq!((m.port(), m.folder.as_str(), m.batch_size, m.idle), (143, "INBOX", 100, true));
+        m.validate().expect("plaintext to loopback is allowed");
+        let mut remote = m.clone();
+        remote.host = "imap.example.com".into();
+        assert!(remote.validate().is_err());
+        remote.allow_insecure = true;
+        remote.validate().expect("allowed explicitly");
+        let mut both = m.clone();
+        both.password_file = Some("x".into());
+        assert!(both.validate().is_err(), "password_file and password_env together");
+        assert!(is_loopback("::1") && is_loopback("localhost") && !is_loopback("10.0.0.1"));
     }
 }

@@ -5,6 +5,7 @@
 //! [`normalize`] → [`rules`] / [`status`] → [`qualify`] → [`store`] (SQLite).
 
 pub mod extract;
+pub mod imap;
 pub mod ingest;
 pub mod model;
 pub mod normalize;

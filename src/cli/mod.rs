@@ -6,6 +6,8 @@ mod qual;
 mod quarantine;
 mod replay;
 mod rules_cmd;
+mod run;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -17,9 +19,9 @@ pub struct Cli {
     /// Configuration file (TOML). Default: ./inmail.toml when it exists.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log verbosity (error, warn, info, debug, trace); also RUST_LOG.
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
-    pub log_level: String,
+    /// Log verbosity (error, warn, info, debug, trace); also RUST_LOG [default: warn; info for run]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,6 +59,14 @@ pub enum Command {
     ///
     /// Example: inmail report --since 2026-01-01 --format json
     Report(quarantine::ReportArgs),
+    /// Watch the IMAP mailboxes of the config: record every message, then move it.
+    ///
+    /// Example: inmail run --config /etc/inmail/inmail.toml
+    Run(run::RunArgs),
+    /// Show, per watched mailbox, the last poll, last UID, messages processed and last error.
+    ///
+    /// Example: inmail status --db /var/lib/inmail/inmail.db
+    Status(status::StatusArgs),
 }
 
 /// The `--db` option shared by every command that uses the database.
@@ -87,7 +97,9 @@ pub(crate) fn quarantine_hook(
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
+    if !matches!(cli.command, Command::Run(_)) {
+        init_logging(cli.log_level.as_deref().unwrap_or("warn"));
+    }
     let result = match &cli.command {
         Command::Parse(a) => parse::run(&cli, a),
         Command::Replay(a) => replay::run(&cli, a),
@@ -97,6 +109,8 @@ pub fn main() -> ExitCode {
         Command::Quarantine(c) => quarantine::run(&cli, c),
         Command::Maintain(a) => quarantine::maintain(&cli, a),
         Command::Report(a) => quarantine::report(&cli, a),
+        Command::Run(a) => run::run(&cli, a),
+        Command::Status(a) => status::run(&cli, a),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("migrations/0001_core.sql")),
     ("0002_quarantine", include_str!("migrations/0002_quarantine.sql")),
+    ("0003_imap", include_str!("migrations/0003_imap.sql")),
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

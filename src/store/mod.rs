@@ -1,6 +1,7 @@
 //! The SQLite store: messages (deduplicated by fingerprint), bounce events, and the delivery
 //! log qualification table. WAL mode, versioned migrations, writes batched in transactions.
 
+pub mod imap_state;
 mod migrations;
 pub mod qualification;
 

@@ -41,3 +41,5 @@ pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
 pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
     s.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("json line")).collect()
 }
+
+pub mod dovecot;

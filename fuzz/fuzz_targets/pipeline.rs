@@ -1,0 +1,19 @@
+//! message bytes → records → normalized Text → rules; plus the mbox reader on the same bytes.
+#![no_main]
+use inmail::rules::RuleSet;
+use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+static RULES: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::load(None).expect("default rules"));
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(p) = inmail::pipeline::process(&RULES, data) {
+        for r in &p.records {
+            let _ = inmail::normalize::normalize(&r.bounce.diagnostic);
+        }
+    }
+    let reader = inmail::source::mbox::MboxReader::new(Box::new(std::io::Cursor::new(data.to_vec())), "f".into());
+    for m in reader.take(64).flatten() {
+        let _ = inmail::pipeline::process(&RULES, &m.raw);
+    }
+});

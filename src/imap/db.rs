@@ -1,0 +1,216 @@
+//! The database thread: owns the SQLite store and the rules, analyzes and records batches for
+//! every mailbox task, one at a time (SQLite has one writer anyway). Tasks talk to it through a
+//! channel and await the answer, so no connection is ever held across an `.await`.
+
+use crate::config::Config;
+use crate::ingest::{ingest_batch, Stats};
+use crate::model::Kind;
+use crate::rules::RuleSet;
+use crate::source::RawMessage;
+use crate::store::{imap_state, Outcome, Store};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Where a recorded message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    /// A bounce (DSN, ARF, auto-reply, plain-text bounce).
+    Processed,
+    /// Recorded as not a bounce.
+    Other,
+    /// Could not be parsed (recorded with its error).
+    Error,
+}
+
+impl Dest {
+    fn of_kind(kind: &str) -> Dest {
+        match kind {
+            "not-bounce" => Dest::Other,
+            "error" => Dest::Error,
+            _ => Dest::Processed,
+        }
+    }
+}
+
+/// The result of one batch.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    /// (uid, destination) of every message of the batch, in order.
+    pub dests: Vec<(u32, Dest)>,
+    pub recorded: u64,
+    pub duplicates: u64,
+    pub failed: u64,
+    pub not_bounce: u64,
+    pub records: u64,
+}
+
+type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
+
+enum Request {
+    Begin { mailbox: String, folder: String, uidvalidity: u32, reply: Reply<(u32, bool)> },
+    Ingest { mailbox: String, folder: String, uidvalidity: u32, msgs: Vec<(u32, RawMessage)>, reply: Reply<BatchResult> },
+    Polled { mailbox: String, folder: String, new_messages: u64 },
+    Error { mailbox: String, folder: String, error: String },
+    SetRules(Box<RuleSet>),
+}
+
+/// Handle to the database thread; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Db {
+    /// Start the thread. It ends when every handle is dropped.
+    pub fn start(store: Store, rules: RuleSet, cfg: Config) -> anyhow::Result<(Db, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel();
+        let h = std::thread::Builder::new().name("inmail-db".into()).spawn(move || db_thread(store, rules, cfg, rx))?;
+        Ok((Db { tx }, h))
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> anyhow::Result<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).map_err(|_| anyhow::anyhow!("database thread stopped"))?;
+        rx.await.map_err(|_| anyhow::anyhow!("database thread stopped"))?
+    }
+
+    /// Load (or reset, when UIDVALIDITY changed) the checkpoint: (last UID, was reset).
+    pub async fn begin(&self, mailbox: &str, folder: &str, uidvalidity: u32) -> anyhow::Result<(u32, bool)> {
+        self.ask(|reply| Request::Begin { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, reply }).await
+    }
+
+    /// Analyze and record a batch in one transaction (checkpoint included); returns once committed.
+    pub async fn ingest(&self, mailbox: &str, folder: &str, uidvalidity: u32, msgs: Vec<(u32, RawMessage)>) -> anyhow::Result<BatchResult> {
+        self.ask(|reply| Request::Ingest { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, msgs, reply }).await
+    }
+
+    pub fn polled(&self, mailbox: &str, folder: &str, new_messages: u64) {
+        let _ = self.tx.send(Request::Polled { mailbox: mailbox.into(), folder: folder.into(), new_messages });
+    }
+
+    pub fn error(&self, mailbox: &str, folder: &str, error: String) {
+        let _ = self.tx.send(Request::Error { mailbox: mailbox.into(), folder: folder.into(), error });
+    }
+
+    pub fn set_rules(&self, rules: RuleSet) {
+        let _ = self.tx.send(Request::SetRules(Box::new(rules)));
+    }
+}
+
+fn db_thread(mut store: Store, mut rules: RuleSet, cfg: Config, rx: mpsc::Receiver<Request>) {
+    let threads = match cfg.daemon.threads {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let maintain = Duration::from_secs(cfg.daemon.maintain_interval.max(60));
+    let mut next_maintenance = std::time::Instant::now() + maintain;
+    loop {
+        let wait = next_maintenance.saturating_duration_since(std::time::Instant::now());
+        let req = match rx.recv_timeout(wait) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                maintenance(&mut store, &cfg);
+                next_maintenance = std::time::Instant::now() + maintain;
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match req {
+            Request::Begin { mailbox, folder, uidvalidity, reply } => {
+                let r = imap_state::begin(store.conn(), &mailbox, &folder, uidvalidity).map_err(anyhow::Error::from);
+                let _ = reply.send(r);
+            }
+            Request::Ingest { mailbox, folder, uidvalidity, msgs, reply } => {
+                let r = ingest(&mut store, &rules, &cfg, threads, &mailbox, &folder, uidvalidity, msgs);
+                let _ = reply.send(r);
+            }
+            Request::Polled { mailbox, folder, new_messages } => {
+                if let Err(e) = imap_state::polled(store.conn(), &mailbox, &folder, new_messages) {
+                    tracing::warn!(mailbox = %mailbox, error = %e, "cannot update the poll status");
+                }
+            }
+            Request::Error { mailbox, folder, error } => {
+                if let Err(e) = imap_state::error(store.conn(), &mailbox, &folder, &error) {
+                    tracing::warn!(mailbox = %mailbox, error = %e, "cannot record the last error");
+                }
+            }
+            Request::SetRules(r) => {
+                rules = *r;
+                tracing::info!("rules reloaded");
+            }
+        }
+    }
+    tracing::debug!("database thread stopped");
+}
+
+/// Periodic upkeep: the quarantine's time rules as of now (counter reset after the quiet
+/// period, Mailbox full release), then a WAL checkpoint.
+fn maintenance(store: &mut Store, cfg: &Config) {
+    match crate::quarantine::maintain(store.conn_mut(), &cfg.quarantine, crate::store::now()) {
+        Ok(released) if !released.is_empty() => {
+            tracing::info!(released = released.len(), "quarantine time rules applied")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "quarantine maintenance failed"),
+    }
+    let r = store.conn().execute_batch("PRAGMA wal_checkpoint(PASSIVE); PRAGMA optimize;");
+    match r {
+        Ok(()) => tracing::debug!("database maintenance done"),
+        Err(e) => tracing::warn!(error = %e, "database maintenance failed"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest(
+    store: &mut Store,
+    rules: &RuleSet,
+    cfg: &Config,
+    threads: usize,
+    mailbox: &str,
+    folder: &str,
+    uidvalidity: u32,
+    msgs: Vec<(u32, RawMessage)>,
+) -> anyhow::Result<BatchResult> {
+    let (uids, raws): (Vec<u32>, Vec<RawMessage>) = msgs.into_iter().unzip();
+    let max_uid = uids.iter().copied().max().unwrap_or(0);
+    let mut stats = Stats::default();
+    let mut quarantine = crate::cli::quarantine_hook(cfg);
+    let mut hook = |b: &crate::store::Batch<'_>, ev: &[crate::store::StoredEvent]| -> crate::store::Result<()> {
+        if let Some(q) = quarantine.as_mut() {
+            q(b, ev)?;
+        }
+        imap_state::advance(b.tx(), mailbox, folder, uidvalidity, max_uid)
+    };
+    let outcomes = ingest_batch(store, rules, &raws, threads, &mut stats, Some(&mut hook))?;
+    let mut res = BatchResult { records: stats.records, ..Default::default() };
+    for ((uid, raw), o) in uids.iter().zip(&raws).zip(&outcomes) {
+        let dest = match o {
+            Outcome::Recorded { kind, .. } => {
+                res.recorded += 1;
+                if *kind == Kind::NotBounce {
+                    res.not_bounce += 1;
+                    Dest::Other
+                } else {
+                    Dest::Processed
+                }
+            }
+            Outcome::Failed => {
+                res.failed += 1;
+                Dest::Error
+            }
+            Outcome::Duplicate => {
+                res.duplicates += 1;
+                // Recorded by an earlier run (crash between commit and move): send it where
+                // that run would have.
+                match imap_state::known_kind(store.conn(), &raw.fingerprint)? {
+                    Some(k) => Dest::of_kind(&k),
+                    None => Dest::Processed,
+                }
+            }
+        };
+        res.dests.push((*uid, dest));
+    }
+    imap_state::polled(store.conn(), mailbox, folder, res.recorded + res.failed)?;
+    Ok(res)
+}

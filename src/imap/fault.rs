@@ -1,0 +1,60 @@
+//! Test-only fault injection, driven by the environment variable `INMAIL_FAULT` (never set it in
+//! production). Values:
+//! - `after-commit:N`: the process exits (code 86, no LOGOUT, nothing cleaned up) right after the
+//!   N-th batch is committed to the database, before its messages are moved: a crash between
+//!   commit and move.
+//! - `disconnect-after-commit:N`: after the N-th commit the IMAP connection is dropped without
+//!   LOGOUT and the worker reconnects, as after a network cut between commit and move.
+//! - `delay:MS`: wait MS milliseconds between fetching a batch and recording it, so that tests
+//!   can stop the server or kill the daemon while a batch is in flight.
+//!
+//! Several faults may be given, separated by commas (`delay:100,after-commit:3`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    ExitAfterCommit(u64),
+    DisconnectAfterCommit(u64),
+}
+
+static FAULT: OnceLock<Option<Fault>> = OnceLock::new();
+static DELAY: OnceLock<Option<u64>> = OnceLock::new();
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+
+fn fault() -> Option<Fault> {
+    *FAULT.get_or_init(|| {
+        let f = setting("after-commit")
+            .map(Fault::ExitAfterCommit)
+            .or_else(|| setting("disconnect-after-commit").map(Fault::DisconnectAfterCommit))?;
+        tracing::warn!(fault = ?f, "INMAIL_FAULT is set: test-only fault injection active");
+        Some(f)
+    })
+}
+
+fn setting(name: &str) -> Option<u64> {
+    let v = std::env::var("INMAIL_FAULT").ok()?;
+    v.split(',').filter_map(|p| p.split_once(':')).find(|(k, _)| k.trim() == name).and_then(|(_, n)| n.trim().parse().ok())
+}
+
+/// The test-only delay between fetching and recording a batch.
+pub fn delay() -> Option<std::time::Duration> {
+    DELAY.get_or_init(|| setting("delay")).map(std::time::Duration::from_millis)
+}
+
+/// Called after each committed batch. Returns true when the connection must be dropped now.
+pub fn after_commit() -> bool {
+    let n = COMMITS.fetch_add(1, Ordering::SeqCst) + 1;
+    match fault() {
+        Some(Fault::ExitAfterCommit(k)) if n == k => {
+            tracing::warn!(commit = n, "INMAIL_FAULT: exiting right after a commit, before the move");
+            std::process::exit(86);
+        }
+        Some(Fault::DisconnectAfterCommit(k)) if n == k => {
+            tracing::warn!(commit = n, "INMAIL_FAULT: dropping the connection right after a commit");
+            true
+        }
+        _ => false,
+    }
+}

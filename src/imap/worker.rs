@@ -1,0 +1,379 @@
+//! One task per mailbox: connect, SELECT, record what is in the folder in batches, move it, then
+//! IDLE (or sleep) until something new arrives; on any error, reconnect with exponential backoff.
+
+use super::client::{connect, tls_connector, Caps, ImapSession};
+use super::db::{Db, Dest};
+use super::Shutdown;
+use crate::config::{After, MailboxConfig};
+use crate::source::Collector;
+use anyhow::Context;
+use futures::TryStreamExt;
+use std::time::{Duration, Instant};
+
+/// Run one mailbox until shutdown. Never returns on transient errors.
+pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown) {
+    let tls = match tls_connector(&m) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(mailbox = %m.name, error = %format!("{e:#}"), "mailbox disabled: bad TLS settings");
+            db.error(&m.name, &m.folder, format!("{e:#}"));
+            return;
+        }
+    };
+    let mut attempt: u32 = 0;
+    let mut outage_since: Option<Instant> = None;
+    while !shutdown.requested() {
+        let mut connected = false;
+        let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt).await;
+        match r {
+            Ok(()) => break,
+            Err(e) => {
+                let msg = format!("{e:#}");
+                db.error(&m.name, &m.folder, msg.clone());
+                if connected {
+                    attempt = 0;
+                }
+                if outage_since.is_none() {
+                    outage_since = Some(Instant::now());
+                    tracing::error!(mailbox = %m.name, host = %m.host, error = %msg, "mailbox unreachable; retrying with backoff");
+                } else {
+                    tracing::debug!(mailbox = %m.name, error = %msg, attempt, "still unreachable");
+                }
+                attempt = attempt.saturating_add(1);
+                let delay = backoff(attempt, m.reconnect_max);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait() => break,
+                }
+            }
+        }
+    }
+    tracing::info!(mailbox = %m.name, "mailbox stopped");
+}
+
+/// 1 s, 2 s, 4 s… up to `max` seconds, with ±25 % jitter.
+fn backoff(attempt: u32, max: u64) -> Duration {
+    let base = 1u64.checked_shl(attempt.saturating_sub(1).min(20)).unwrap_or(u64::MAX).min(max.max(1)) as f64;
+    let jitter: f64 = rand::random_range(0.75..1.25);
+    Duration::from_secs_f64((base * jitter).max(0.2))
+}
+
+fn limit(m: &MailboxConfig) -> Duration {
+    Duration::from_secs(m.timeout.max(1))
+}
+
+async fn timed<T, E: Into<anyhow::Error>>(m: &MailboxConfig, what: &str, f: impl std::future::Future<Output = Result<T, E>>) -> anyhow::Result<T> {
+    match tokio::time::timeout(limit(m), f).await {
+        Ok(r) => r.map_err(|e| e.into().context(what.to_string())),
+        Err(_) => anyhow::bail!("{what}: timed out after {} s", m.timeout),
+    }
+}
+
+/// One connection, from login to logout or error.
+#[allow(clippy::too_many_arguments)]
+async fn session(
+    m: &MailboxConfig,
+    tls: Option<&tokio_rustls::TlsConnector>,
+    db: &Db,
+    shutdown: &mut Shutdown,
+    connected: &mut bool,
+    outage_since: &mut Option<Instant>,
+    attempts: u32,
+) -> anyhow::Result<()> {
+    let password = m.password()?;
+    let (mut s, caps) = connect(m, tls, &password).await?;
+    drop(password);
+    *connected = true;
+    match outage_since.take() {
+        Some(t) => tracing::info!(mailbox = %m.name, after_s = t.elapsed().as_secs(), attempts, "mailbox reachable again"),
+        None => tracing::info!(mailbox = %m.name, host = %m.host, idle = caps.idle, r#move = caps.moves, "connected"),
+    }
+    ensure_folders(m, &mut s).await?;
+    let mb = timed(m, "SELECT", s.select(&m.folder)).await?;
+    let uidvalidity = mb.uid_validity.unwrap_or(0);
+    let (mut last_uid, reset) = db.begin(&m.name, &m.folder, uidvalidity).await?;
+    if reset {
+        tracing::warn!(mailbox = %m.name, uidvalidity, "UIDVALIDITY changed: checkpoint reset, messages are deduplicated by content");
+    }
+    loop {
+        if !process_pending(m, &mut s, caps, db, shutdown, uidvalidity, &mut last_uid).await? {
+            // Fault injection asked for a dropped connection.
+            anyhow::bail!("connection dropped (INMAIL_FAULT)");
+        }
+        if shutdown.requested() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
+            return Ok(());
+        }
+        s = wait_for_news(m, s, caps, shutdown).await?;
+        if shutdown.requested() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.logout()).await;
+            return Ok(());
+        }
+    }
+}
+
+/// Create the destination folders that do not exist.
+async fn ensure_folders(m: &MailboxConfig, s: &mut ImapSession) -> anyhow::Result<()> {
+    let wanted: Vec<&String> = match m.after {
+        After::Move => vec![&m.processed_folder, &m.other_folder, &m.error_folder],
+        After::Delete => vec![&m.other_folder, &m.error_folder],
+        After::Seen => vec![],
+    };
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = timed(m, "LIST", async {
+        let st = s.list(Some(""), Some("*")).await?;
+        st.map_ok(|n| n.name().to_string()).try_collect::<Vec<String>>().await
+    })
+    .await?;
+    for f in wanted {
+        if !names.iter().any(|n| n == f) {
+            timed(m, "CREATE", s.create(f)).await.with_context(|| format!("creating folder {f}"))?;
+            tracing::info!(mailbox = %m.name, folder = %f, "folder created");
+        }
+    }
+    Ok(())
+}
+
+/// UIDs to process now. move/delete: everything in the folder (what is left after a crash is
+/// fetched again and found to be a duplicate). seen: new UIDs plus anything still unseen.
+async fn pending_uids(m: &MailboxConfig, s: &mut ImapSession, last_uid: u32) -> anyhow::Result<Vec<u32>> {
+    let mut uids: Vec<u32> = match m.after {
+        After::Move | After::Delete => timed(m, "UID SEARCH", s.uid_search("ALL")).await?.into_iter().collect(),
+        After::Seen => {
+            let mut v: Vec<u32> = timed(m, "UID SEARCH", s.uid_search("UNSEEN")).await?.into_iter().collect();
+            let q = format!("UID {}:*", last_uid.saturating_add(1));
+            v.extend(timed(m, "UID SEARCH", s.uid_search(q)).await?.into_iter().filter(|u| *u > last_uid));
+            v
+        }
+    };
+    uids.sort_unstable();
+    uids.dedup();
+    Ok(uids)
+}
+
+/// Compress sorted UIDs into an IMAP sequence set ("1:5,8,10:12").
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Record and move everything pending, batch by batch. Returns false when fault injection
+/// asks to drop the connection.
+async fn process_pending(
+    m: &MailboxConfig,
+    s: &mut ImapSession,
+    caps: Caps,
+    db: &Db,
+    shutdown: &Shutdown,
+    uidvalidity: u32,
+    last_uid: &mut u32,
+) -> anyhow::Result<bool> {
+    loop {
+        let uids = pending_uids(m, s, *last_uid).await?;
+        if uids.is_empty() {
+            db.polled(&m.name, &m.folder, 0);
+            return Ok(true);
+        }
+        for chunk in uids.chunks(m.batch_size) {
+            if shutdown.requested() {
+                // Nothing of this batch was fetched or recorded: it stays in the folder.
+                return Ok(true);
+            }
+            let started = Instant::now();
+            let set = uid_set(chunk);
+            let fetched = timed(m, "UID FETCH", async {
+                let st = s.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+                st.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            let mut msgs = Vec::with_capacity(fetched.len());
+            for f in &fetched {
+                let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+                if !chunk.contains(&uid) {
+                    continue; // an unsolicited FETCH (flag change) of another message
+                }
+                let mut c = Collector::new();
+                c.push(body);
+                let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
+                msgs.push((uid, c.finish(name)));
+            }
+            drop(fetched);
+            if msgs.is_empty() {
+                continue; // expunged meanwhile by someone else
+            }
+            let fetched_n = msgs.len();
+            if let Some(d) = super::fault::delay() {
+                tokio::time::sleep(d).await;
+            }
+            // The commit: once this returns, every message of the batch is in the database.
+            let res = db.ingest(&m.name, &m.folder, uidvalidity, msgs).await?;
+            if let Some(max) = res.dests.iter().map(|d| d.0).max() {
+                *last_uid = (*last_uid).max(max);
+            }
+            if super::fault::after_commit() {
+                return Ok(false);
+            }
+            act(m, s, caps, &res.dests).await?;
+            tracing::info!(
+                mailbox = %m.name,
+                messages = fetched_n,
+                recorded = res.recorded,
+                duplicates = res.duplicates,
+                not_bounce = res.not_bounce,
+                failed = res.failed,
+                records = res.records,
+                ms = started.elapsed().as_millis() as u64,
+                "batch"
+            );
+        }
+    }
+}
+
+/// Act on the mailbox for a committed batch.
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+    let pick = |d: Dest| -> Vec<u32> {
+        let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
+        v.sort_unstable();
+        v
+    };
+    let (bounces, other, errors) = (pick(Dest::Processed), pick(Dest::Other), pick(Dest::Error));
+    match m.after {
+        After::Seen => {
+            let mut all: Vec<u32> = dests.iter().map(|d| d.0).collect();
+            all.sort_unstable();
+            store_flags(m, s, &all, "+FLAGS.SILENT (\\Seen)").await?;
+        }
+        After::Move => {
+            move_to(m, s, caps, &bounces, &m.processed_folder).await?;
+            move_to(m, s, caps, &other, &m.other_folder).await?;
+            move_to(m, s, caps, &errors, &m.error_folder).await?;
+        }
+        After::Delete => {
+            move_to(m, s, caps, &other, &m.other_folder).await?;
+            move_to(m, s, caps, &errors, &m.error_folder).await?;
+            if !bounces.is_empty() {
+                store_flags(m, s, &bounces, "+FLAGS.SILENT (\\Deleted)").await?;
+                expunge(m, s, caps, &bounces).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn store_flags(m: &MailboxConfig, s: &mut ImapSession, uids: &[u32], what: &str) -> anyhow::Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set = uid_set(uids);
+    timed(m, "UID STORE", async {
+        let st = s.uid_store(&set, what).await?;
+        st.try_collect::<Vec<_>>().await
+    })
+    .await?;
+    Ok(())
+}
+
+async fn expunge(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32]) -> anyhow::Result<()> {
+    if caps.uidplus {
+        let set = uid_set(uids);
+        timed(m, "UID EXPUNGE", async {
+            let st = s.uid_expunge(&set).await?;
+            st.try_collect::<Vec<_>>().await
+        })
+        .await?;
+    } else {
+        timed(m, "EXPUNGE", async {
+            let st = s.expunge().await?;
+            st.try_collect::<Vec<_>>().await
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// UID MOVE when advertised, else UID COPY + \Deleted + (UID) EXPUNGE.
+async fn move_to(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32], folder: &str) -> anyhow::Result<()> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set = uid_set(uids);
+    if caps.moves {
+        timed(m, "UID MOVE", s.uid_mv(&set, folder)).await.with_context(|| format!("moving to {folder}"))?;
+    } else {
+        timed(m, "UID COPY", s.uid_copy(&set, folder)).await.with_context(|| format!("copying to {folder}"))?;
+        store_flags(m, s, uids, "+FLAGS.SILENT (\\Deleted)").await?;
+        expunge(m, s, caps, uids).await?;
+    }
+    Ok(())
+}
+
+/// IDLE until the server reports a change, the IDLE timeout, or shutdown; without IDLE, sleep
+/// `poll_interval` (a NOOP first keeps the connection checked).
+async fn wait_for_news(m: &MailboxConfig, mut s: ImapSession, caps: Caps, shutdown: &mut Shutdown) -> anyhow::Result<ImapSession> {
+    while s.unsolicited_responses.try_recv().is_ok() {}
+    if !(m.idle && caps.idle) {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(m.poll_interval)) => {}
+            _ = shutdown.wait() => return Ok(s),
+        }
+        timed(m, "NOOP", s.noop()).await?;
+        return Ok(s);
+    }
+    let mut h = s.idle();
+    timed(m, "IDLE", h.init()).await?;
+    {
+        let (fut, stop) = h.wait_with_timeout(Duration::from_secs(m.idle_timeout));
+        tokio::pin!(fut);
+        let r = tokio::select! {
+            r = &mut fut => r,
+            _ = shutdown.wait() => {
+                drop(stop);
+                fut.await
+            }
+        };
+        let r = r.context("IDLE")?;
+        if r == async_imap::extensions::idle::IdleResponse::ManualInterrupt && !shutdown.requested() {
+            // The response stream ended: the server closed the connection.
+            anyhow::bail!("connection closed by the server during IDLE");
+        }
+    }
+    let s = timed(m, "DONE", h.done()).await?;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn sets() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[]), "");
+    }
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert!(backoff(1, 300) <= Duration::from_secs_f64(1.25));
+        assert!(backoff(30, 10) <= Duration::from_secs_f64(12.5));
+        assert!(backoff(30, 10) >= Duration::from_secs_f64(7.5));
+    }
+}
