@@ -2,7 +2,7 @@
 
 use super::Cli;
 use crate::pipeline::{process, Record};
-use crate::source::{messages, RawMessage};
+use crate::source::messages;
 use clap::Args;
 use serde_json::json;
 use std::io::{BufWriter, Write};
@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
         match process(&rules, &msg.raw) {
             Ok(p) => {
                 for r in &p.records {
-                    let mut v = record_json(&msg, r, &p.analysis.message_id);
+                    let mut v = record_json(&msg.source, r, &p.analysis.message_id);
                     let link = linker.link(&p.analysis.original_headers, &r.bounce.diagnostic);
                     v["delivery_id"] = json!(link.delivery_id);
                     v["delivery_log_id"] = json!(link.delivery_log_id);
@@ -65,10 +65,10 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn record_json(msg: &RawMessage, r: &Record, message_id: &str) -> serde_json::Value {
+pub fn record_json(source: &str, r: &Record, message_id: &str) -> serde_json::Value {
     let q = r.qualification();
     json!({
-        "source": msg.source,
+        "source": source,
         "index": r.index,
         "kind": r.kind.as_str(),
         "recipient": r.bounce.recipient,
@@ -101,31 +101,16 @@ fn sr_lines(cfg: &crate::config::Config, files: &[PathBuf], out: &mut impl Write
                     writeln!(out, "{}", json!({"source": source, "index": 0, "kind": "error", "error": e}))?;
                 }
                 Ok(Some(sr)) => {
-                    let r = sr.record();
-                    let q = r.qualification();
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({
-                            "source": source,
-                            "index": 1,
-                            "kind": "sr",
-                            "channel": "sms",
-                            "recipient": sr.phone,
-                            "smsc": sr.smsc,
-                            "status": sr.stat,
-                            "reply_code": sr.err,
-                            "diagnostic": r.bounce.diagnostic,
-                            "text": r.verdict.text,
-                            "failure_type": q.failure_type.label(),
-                            "failure_reason": q.reason_label(),
-                            "reason_code": q.reason.map(|r| r.code()),
-                            "rule": r.verdict.rule,
-                            "event_time": sr.time.map(crate::store::format_time),
-                            "delivery_id": null,
-                            "delivery_log_id": null,
-                        })
-                    )?;
+                    let mut v = record_json(&source, &sr.record(), "");
+                    v["kind"] = json!("sr");
+                    v["channel"] = json!("sms");
+                    v["smsc"] = json!(sr.smsc);
+                    v["status"] = json!(sr.stat);
+                    v["reply_code"] = json!(sr.err);
+                    v["event_time"] = json!(sr.time.map(crate::store::format_time));
+                    v["delivery_id"] = serde_json::Value::Null;
+                    v["delivery_log_id"] = serde_json::Value::Null;
+                    writeln!(out, "{v}")?;
                 }
             }
         }
