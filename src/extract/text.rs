@@ -49,7 +49,7 @@ pub fn looks_like_bounce(v: &MailView) -> bool {
 }
 
 /// Prose up to the copy of the original message.
-fn human_part(prose: &str) -> &str {
+pub fn human_part(prose: &str) -> &str {
     match ORIGINAL_MARK.find(prose) {
         Some(m) if m.start() > 0 => &prose[..m.start()],
         _ => prose,
@@ -117,12 +117,38 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             break;
         }
     }
-    let d = lines.join(" ");
     if substantive(&lines) {
+        let mut d = lines.join(" ");
+        if !has_code(&d) {
+            // "There was an error delivering your mail to <x>." then, a paragraph below, the
+            // server's reply: the paragraph that carries the SMTP reply belongs to this recipient.
+            if let Some(p) = coded_paragraph_after(text, line_start, pos, others) {
+                d.push(' ');
+                d.push_str(&p);
+            }
+        }
         d
     } else {
         fallback_diagnostic(text)
     }
+}
+
+fn has_code(s: &str) -> bool {
+    find_status(s).is_some() || find_reply_code(s).is_some_and(|c| c.starts_with('5') || c.starts_with('4'))
+}
+
+/// Among the two paragraphs following the one at `from`, the first that carries an SMTP reply
+/// or status code and names no other recipient, joined onto one line.
+fn coded_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, String)]) -> Option<String> {
+    let rest = &text[from..];
+    let mut paras = rest.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).skip(1).take(2);
+    paras.find_map(|p| {
+        let low = p.to_ascii_lowercase();
+        if others.iter().any(|(q, a)| *q > pos && low.contains(a.as_str())) {
+            return None;
+        }
+        has_code(p).then(|| p.lines().take(MAX_DIAG_LINES).map(str::trim).collect::<Vec<_>>().join(" "))
+    })
 }
 
 /// Enough words besides the address to explain something.
@@ -187,10 +213,24 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     Some(out)
 }
 
-/// The diagnostic prose for one recipient, for DSNs whose Diagnostic-Code is empty.
-pub fn prose_for(v: &MailView, recipient: &str) -> String {
-    let prose = v.prose();
-    let text = human_part(&prose);
-    let pos = text.to_ascii_lowercase().find(recipient).unwrap_or(usize::MAX);
-    diagnostic_at(text, pos, &[])
+/// The diagnostic prose for one recipient (first mentioned at `pos` of the human part), for
+/// DSNs whose Diagnostic-Code is empty.
+pub fn prose_at(human: &str, pos: Option<usize>) -> String {
+    diagnostic_at(human, pos.unwrap_or(usize::MAX), &[])
+}
+
+/// The paragraph around byte `pos` of `text` (from the line holding `pos` to the next blank
+/// line), bounded: where an MTA writes what happened to one recipient.
+pub fn block_at(text: &str, pos: usize) -> String {
+    if pos >= text.len() {
+        return String::new();
+    }
+    let start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let rest = &text[start..];
+    let end = rest.find("\n\n").or_else(|| rest.find("\r\n\r\n")).unwrap_or(rest.len()).min(4096);
+    let mut end = end.min(rest.len());
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    rest[..end].to_string()
 }
