@@ -18,7 +18,7 @@ static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
         (?:in\ reply\ to|in\ response\ to|after|while\ sending|during|command\ was|did\ not\ like\ our)\ (?:the\ )?(?:pipelined\ |final\ )?
             (?P<a>rcpt\ to|rcpt|mail\ from|mail|end\ of\ data|data|helo|ehlo|initial\ connection|starttls|auth)\b
         | ^\s*>>>\s*(?P<b>rcpt|mail|data|helo|ehlo|quit|starttls|auth)\b
-        | smtp\ command[\s:-]*\n?\s*(?P<c>rcpt|mail|data|helo|ehlo)\b
+        | smtp\ command[\s:-]*\n?\s*(?P<c>rcpt|mail|data|helo|ehlo)\b | \bsmtp:(?P<f>rcpt|mail|data)\b
         | but\ (?P<d>sender|my\ name|connection)\ was\ rejected
         | (?P<e>rcpt\ to|mail\ from):\s*<[^>\n]*>\s*(?:\n\s*)?(?:<<<\s*)?[45]\d\d
         ",
@@ -55,7 +55,7 @@ pub fn command(text: &str) -> &'static str {
     }
     let mut last = "";
     for c in COMMAND.captures_iter(&text[..end]) {
-        let m = ["a", "b", "c", "d", "e"].iter().find_map(|n| c.name(n));
+        let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));
         if let Some(m) = m {
             let k = canon(m.as_str());
             if !k.is_empty() && k != "QUIT" {

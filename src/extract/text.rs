@@ -27,7 +27,7 @@ static BOUNCE_FROM: LazyLock<Regex> = LazyLock::new(|| {
 /// Marks where a copy of the original message starts in a single-part bounce.
 static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|\*\*\*\* *original|included is a copy of the original)",
+        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|message headers follow|\*\*\*\* *original|included is a copy of the original)",
     )
     .unwrap()
 });
@@ -50,10 +50,42 @@ pub fn looks_like_bounce(v: &MailView) -> bool {
 
 /// Prose up to the copy of the original message.
 pub fn human_part(prose: &str) -> &str {
-    match ORIGINAL_MARK.find(prose) {
-        Some(m) if m.start() > 0 => &prose[..m.start()],
-        _ => prose,
+    let mark = match ORIGINAL_MARK.find(prose) {
+        Some(m) if m.start() > 0 => m.start(),
+        _ => prose.len(),
+    };
+    let end = header_run(&prose[..mark]).unwrap_or(mark);
+    &prose[..end]
+}
+
+static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|cc|subject|date|mime-version|content-type|content-transfer-encoding|reply-to|sender|delivered-to|authentication-results|arc-[a-z-]+):[ \t]").unwrap()
+});
+
+/// Start of the first run of three header fields in a row (continuation lines allowed): a
+/// copy of the original message's header pasted into the bounce without a marker line.
+fn header_run(text: &str) -> Option<usize> {
+    let mut run_start: Option<usize> = None;
+    let mut run = 0;
+    let mut off = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_end();
+        if run > 0 && (l.starts_with(' ') || l.starts_with('\t')) && !l.trim().is_empty() {
+            // folded continuation of the previous field
+        } else if HEADER_LINE.is_match(l) {
+            if run == 0 {
+                run_start = Some(off);
+            }
+            run += 1;
+            if run >= 3 {
+                return run_start;
+            }
+        } else {
+            run = 0;
+        }
+        off += line.len();
     }
+    None
 }
 
 /// Candidate recipients in the prose, in order, with the byte offset of first mention.
