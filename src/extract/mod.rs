@@ -2,8 +2,10 @@
 //! from the most to the least structured: feedback report, DSN, plain-text bounce, auto-reply.
 
 pub mod address;
+pub mod amazonses;
 pub mod arf;
 pub mod autoreply;
+pub mod dialect;
 pub mod dsn;
 pub mod fields;
 pub mod smtp;
@@ -58,7 +60,9 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     let truncated = raw.len() > MAX_PARSE;
     let raw = &raw[..raw.len().min(MAX_PARSE)];
     let v = view::view(raw).ok_or(ExtractError::NotMail)?;
-    let (kind, mut bounces) = if let Some(b) = arf::extract(&v) {
+    let (kind, mut bounces) = if let Some(kb) = amazonses::extract(&v) {
+        kb
+    } else if let Some(b) = arf::extract(&v) {
         (Kind::Arf, b)
     } else if let Some(b) = dsn::extract(&v) {
         (Kind::Dsn, b)
@@ -74,6 +78,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         let human = text::human_part(&prose);
         let lower = human.to_ascii_lowercase();
         let whole_cmd = smtp::command(human);
+        dialect::refine(&v, human, &mut bounces);
         for b in bounces.iter_mut() {
             let pos = if b.recipient.is_empty() { None } else { lower.find(&b.recipient) };
             let block = pos.map(|p| text::block_at(human, p)).unwrap_or_default();
