@@ -44,7 +44,7 @@ pub fn qualify(rules: &RuleSet, kind: Kind, b: &Bounce) -> Verdict {
 /// filter refusing the message; said after MAIL FROM it is about the sender. Both are Refused.
 /// Only the shipped default rules are second-guessed: an operator's rule is taken as written.
 fn not_a_missing_mailbox(r: &Rule, b: &Bounce) -> Option<Qualification> {
-    if r.qualification.reason != Some(FailureReason::UserUnknown) || !r.file.starts_with("rules/") || r.name == "has-moved" {
+    if r.qualification.reason != Some(FailureReason::UserUnknown) || !r.file.starts_with("rules/") || r.name != "user-unknown" {
         return None;
     }
     let refused = Some(Qualification::new(FailureType::Soft, FailureReason::Refused));
