@@ -15,7 +15,7 @@ const MAX_RECIPIENTS: usize = 500;
 
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)undeliver|undelivered|delivery (?:status notification|failure|report|notification|problem|has failed)|failure notice|returned mail|mail delivery (?:failed|failure|system|subsystem)|non[- ]?deliver|nicht zustellbar|unzustellbar|could not be delivered|delivery failed|mail (?:could not|failed)|rejected|bounce|message not delivered|permanent error|warning: could not send|mail system error|error sending message|returned to sender|nondeliverable|delayed mail|delivery delayed|unable to deliver|message you sent|user unknown|spam|blocked|failed",
+        r"(?i)undeliver|undelivered|delivery (?:status notification|failure|report|notification|problem|has failed)|failure notice|returned mail|mail delivery (?:failed|failure|system|subsystem)|non[- ]?deliver|nicht zustellbar|unzustellbar|could not be delivered|delivery failed|mail (?:could not|failed)|rejected|bounce|message not delivered|permanent error|warning: could not send|mail system error|error sending message|returned to sender|nondeliverable|delayed mail|delivery delayed|unable to deliver|message you sent|user unknown|spam|blocked|failed|エラー通知|配信(?:不能|エラー|失敗)|送信(?:エラー|失敗)|不達|返送",
     )
     .unwrap()
 });
@@ -160,9 +160,29 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             }
         }
         d
+    } else if let Some(p) = paragraph_around(text, line_start) {
+        // The reason is written above the address (Lotus Notes: "User not listed in …\n<addr>").
+        p
     } else {
         fallback_diagnostic(text)
     }
+}
+
+/// The paragraph holding the line that starts at `line_start`, when it has a few lines of
+/// prose (banner lines of dashes or stars left out) besides the address line.
+fn paragraph_around(text: &str, line_start: usize) -> Option<String> {
+    let start = text[..line_start].trim_end_matches('\n').rfind("\n\n").map(|i| i + 2).unwrap_or(0);
+    if line_start.saturating_sub(start) > 2048 {
+        return None;
+    }
+    let end = text[line_start..].find("\n\n").map(|i| line_start + i).unwrap_or(text.len());
+    let lines: Vec<&str> = text[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().any(char::is_alphanumeric) && !l.starts_with("---") && !l.starts_with("***"))
+        .take(MAX_DIAG_LINES)
+        .collect();
+    substantive(&lines).then(|| lines.join(" "))
 }
 
 fn has_code(s: &str) -> bool {
@@ -265,4 +285,30 @@ pub fn block_at(text: &str, pos: usize) -> String {
         end -= 1;
     }
     rest[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_above_the_address() {
+        let t = "------- Failure Reasons  --------\n\nUser  not listed in public Name & Address Book\nkim@example.com\n\n------- Returned Message --------\n";
+        let t = human_part(t);
+        let pos = t.find("kim@").unwrap();
+        assert_eq!(diagnostic_at(t, pos, &[]), "User not listed in public Name & Address Book kim@example.com".replace("User not", "User  not"));
+    }
+
+    #[test]
+    fn reply_paragraph_below_the_address() {
+        let t = "There was an error delivering your mail to <a@example.com>.\n\nmx.example.com [192.0.2.1] did not like our RCPT TO:\n550 5.1.1 <a@example.com>: User unknown\n";
+        let d = diagnostic_at(t, t.find("a@").unwrap(), &[]);
+        assert!(d.ends_with("550 5.1.1 <a@example.com>: User unknown"), "{d}");
+    }
+
+    #[test]
+    fn pasted_headers_end_the_prose() {
+        let t = "Delivery failed for x@example.com\n\nReceived: from a\nSubject: b\nMessage-Id: <m@example.org>\n";
+        assert_eq!(human_part(t), "Delivery failed for x@example.com\n\n");
+    }
 }
