@@ -197,4 +197,8 @@ pub struct Bounce {
     pub diagnostic: String,
     /// Event time of this recipient (Arrival-Date / Last-Attempt-Date), unix seconds.
     pub time: Option<i64>,
+    /// SMTP command the remote server answered with the error ("RCPT", "MAIL", "DATA",
+    /// "HELO", "CONN") when the bounce tells, else "". Tells a rejected recipient from a
+    /// message filtered after DATA.
+    pub smtp_command: String,
 }

@@ -3,7 +3,7 @@
 
 use crate::model::{Bounce, FailureReason, FailureType, Kind, Qualification};
 use crate::normalize::normalize;
-use crate::rules::RuleSet;
+use crate::rules::{Rule, RuleSet};
 use crate::status::{qualify_reply_code, qualify_status};
 
 /// Outcome of qualifying one record.
@@ -38,6 +38,28 @@ pub fn qualify(rules: &RuleSet, kind: Kind, b: &Bounce) -> Verdict {
     Verdict { text, qualification, rule }
 }
 
+/// Sisimai's distinction between "userunknown" and "filtered": a user-unknown text counts as a
+/// missing mailbox only when the server said it in reply to RCPT TO, or the status code says
+/// so (x.1.x). Said after DATA, or with a status of another class (5.2.0, 5.7.1), it is a
+/// filter refusing the message; said after MAIL FROM it is about the sender. Both are Refused.
+/// Only the shipped default rules are second-guessed: an operator's rule is taken as written.
+fn not_a_missing_mailbox(r: &Rule, b: &Bounce) -> Option<Qualification> {
+    if r.qualification.reason != Some(FailureReason::UserUnknown) || !r.file.starts_with("rules/") || r.name != "user-unknown" {
+        return None;
+    }
+    let refused = Some(Qualification::new(FailureType::Soft, FailureReason::Refused));
+    let status_class = b.status.split('.').nth(1).unwrap_or("");
+    match b.smtp_command.as_str() {
+        "RCPT" => return None,
+        "MAIL" | "DATA" | "HELO" | "CONN" => return if status_class == "1" && b.status.ends_with(".1.1") { None } else { refused },
+        _ => {}
+    }
+    match status_class {
+        "" | "0" | "1" | "5" => None,
+        _ => refused,
+    }
+}
+
 fn decide(rules: &RuleSet, kind: Kind, b: &Bounce) -> (Qualification, String) {
     match kind {
         Kind::Arf => return (Qualification::new(FailureType::Hard, FailureReason::Refused), "feedback-loop".into()),
@@ -51,6 +73,9 @@ fn decide(rules: &RuleSet, kind: Kind, b: &Bounce) -> (Qualification, String) {
         return (Qualification::DELIVERED, format!("action:{}", if b.action.is_empty() { "delivered" } else { &b.action }));
     }
     if let Some(r) = rules.find(&b.diagnostic, &b.status) {
+        if let Some(q) = not_a_missing_mailbox(r, b) {
+            return (q, format!("{}+{}", r.name, if b.smtp_command == "MAIL" { "rejected" } else { "filtered" }));
+        }
         return (r.qualification, r.name.clone());
     }
     if let Some((q, name)) = qualify_status(&b.status) {

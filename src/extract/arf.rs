@@ -14,9 +14,26 @@ pub fn is_arf(v: &MailView) -> bool {
         || v.texts.iter().any(|t| INLINE_FEEDBACK.is_match(t))
 }
 
+/// A one-click unsubscribe request sent by a mail client on the user's behalf (Apple Mail,
+/// Gmail answering a `List-Unsubscribe: <mailto:…>`): the person asked to stop getting mail,
+/// which counts as a complaint about the address that sent it.
+static UNSUBSCRIBE_BODY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)sent this (?:e-?mail|message) to unsubscribe|this is an (?:automatic|automated) unsubscribe request").unwrap());
+
+fn unsubscribe_request(v: &MailView) -> Option<Vec<Bounce>> {
+    let subject = v.subject.trim().to_ascii_lowercase();
+    if !subject.starts_with("unsubscribe") || v.from.is_empty() {
+        return None;
+    }
+    if !v.texts.iter().any(|t| UNSUBSCRIBE_BODY.is_match(t)) {
+        return None;
+    }
+    Some(vec![Bounce { recipient: v.from.clone(), diagnostic: "Feedback-Type: unsubscribe".into(), time: v.date, ..Default::default() }])
+}
+
 pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     if !is_arf(v) {
-        return None;
+        return unsubscribe_request(v);
     }
     let report = v
         .reports

@@ -71,6 +71,7 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
             remote_mta: b.get("remote-mta").map(diagnostic_value).unwrap_or("").to_string(),
             diagnostic,
             time,
+            ..Default::default()
         });
     }
     if out.is_empty() {

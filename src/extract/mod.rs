@@ -2,10 +2,13 @@
 //! from the most to the least structured: feedback report, DSN, plain-text bounce, auto-reply.
 
 pub mod address;
+pub mod amazonses;
 pub mod arf;
 pub mod autoreply;
+pub mod dialect;
 pub mod dsn;
 pub mod fields;
+pub mod smtp;
 pub mod text;
 pub mod view;
 
@@ -60,7 +63,9 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     let truncated = raw.len() > MAX_PARSE;
     let raw = &raw[..raw.len().min(MAX_PARSE)];
     let v = view::view(raw).ok_or(ExtractError::NotMail)?;
-    let (kind, mut bounces) = if let Some(b) = arf::extract(&v) {
+    let (kind, mut bounces) = if let Some(kb) = amazonses::extract(&v) {
+        kb
+    } else if let Some(b) = arf::extract(&v) {
         (Kind::Arf, b)
     } else if let Some(b) = dsn::extract(&v) {
         (Kind::Dsn, b)
@@ -71,9 +76,33 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     } else {
         (Kind::NotBounce, Vec::new())
     };
-    if kind == Kind::Dsn {
-        for b in bounces.iter_mut().filter(|b| b.diagnostic.is_empty() && !b.recipient.is_empty()) {
-            b.diagnostic = text::prose_for(&v, &b.recipient);
+    if matches!(kind, Kind::Dsn | Kind::Text) {
+        let prose = v.prose();
+        let human = text::human_part(&prose);
+        let lower = human.to_ascii_lowercase();
+        let whole_cmd = smtp::command(human);
+        dialect::refine(&v, human, &mut bounces);
+        for b in bounces.iter_mut() {
+            let pos = if b.recipient.is_empty() { None } else { lower.find(&b.recipient) };
+            let block = pos.map(|p| text::block_at(human, p)).unwrap_or_default();
+            if kind == Kind::Dsn && b.diagnostic.is_empty() && !b.recipient.is_empty() {
+                b.diagnostic = text::prose_at(human, pos);
+            }
+            if b.status.is_empty() || b.status.ends_with(".0.0") {
+                if let Some(s) = crate::status::find_status(&b.diagnostic).filter(|s| !s.ends_with(".0.0")) {
+                    b.status = s.to_string();
+                }
+            }
+            if b.reply_code.is_empty() {
+                b.reply_code = crate::status::find_reply_code(&b.diagnostic).unwrap_or("").to_string();
+            }
+            if b.smtp_command.is_empty() {
+                b.smtp_command = [smtp::command(&b.diagnostic), smtp::command(&block), whole_cmd]
+                    .into_iter()
+                    .find(|c| !c.is_empty())
+                    .unwrap_or("")
+                    .to_string();
+            }
         }
     }
     for b in &mut bounces {

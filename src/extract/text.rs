@@ -15,7 +15,7 @@ const MAX_RECIPIENTS: usize = 500;
 
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)undeliver|undelivered|delivery (?:status notification|failure|report|notification|problem|has failed)|failure notice|returned mail|mail delivery (?:failed|failure|system|subsystem)|non[- ]?deliver|nicht zustellbar|unzustellbar|could not be delivered|delivery failed|mail (?:could not|failed)|rejected|bounce|message not delivered|permanent error|warning: could not send|mail system error|error sending message|returned to sender|nondeliverable|delayed mail|delivery delayed|unable to deliver|message you sent|user unknown|spam|blocked|failed",
+        r"(?i)undeliver|undelivered|delivery (?:status notification|failure|report|notification|problem|has failed)|failure notice|returned mail|mail delivery (?:failed|failure|system|subsystem)|non[- ]?deliver|nicht zustellbar|unzustellbar|could not be delivered|delivery failed|mail (?:could not|failed)|rejected|bounce|message not delivered|permanent error|warning: could not send|mail system error|error sending message|returned to sender|nondeliverable|delayed mail|delivery delayed|unable to deliver|message you sent|user unknown|spam|blocked|failed|エラー通知|配信(?:不能|エラー|失敗)|送信(?:エラー|失敗)|不達|返送",
     )
     .unwrap()
 });
@@ -27,7 +27,7 @@ static BOUNCE_FROM: LazyLock<Regex> = LazyLock::new(|| {
 /// Marks where a copy of the original message starts in a single-part bounce.
 static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|\*\*\*\* *original|included is a copy of the original)",
+        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|message headers follow|\*\*\*\* *original|included is a copy of the original)",
     )
     .unwrap()
 });
@@ -49,11 +49,43 @@ pub fn looks_like_bounce(v: &MailView) -> bool {
 }
 
 /// Prose up to the copy of the original message.
-fn human_part(prose: &str) -> &str {
-    match ORIGINAL_MARK.find(prose) {
-        Some(m) if m.start() > 0 => &prose[..m.start()],
-        _ => prose,
+pub fn human_part(prose: &str) -> &str {
+    let mark = match ORIGINAL_MARK.find(prose) {
+        Some(m) if m.start() > 0 => m.start(),
+        _ => prose.len(),
+    };
+    let end = header_run(&prose[..mark]).unwrap_or(mark);
+    &prose[..end]
+}
+
+static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:received|return-path|message-id|dkim-signature|x-[a-z0-9-]+|from|to|cc|subject|date|mime-version|content-type|content-transfer-encoding|reply-to|sender|delivered-to|authentication-results|arc-[a-z-]+):[ \t]").unwrap()
+});
+
+/// Start of the first run of three header fields in a row (continuation lines allowed): a
+/// copy of the original message's header pasted into the bounce without a marker line.
+fn header_run(text: &str) -> Option<usize> {
+    let mut run_start: Option<usize> = None;
+    let mut run = 0;
+    let mut off = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_end();
+        if run > 0 && (l.starts_with(' ') || l.starts_with('\t')) && !l.trim().is_empty() {
+            // folded continuation of the previous field
+        } else if HEADER_LINE.is_match(l) {
+            if run == 0 {
+                run_start = Some(off);
+            }
+            run += 1;
+            if run >= 3 {
+                return run_start;
+            }
+        } else {
+            run = 0;
+        }
+        off += line.len();
     }
+    None
 }
 
 /// Candidate recipients in the prose, in order, with the byte offset of first mention.
@@ -117,12 +149,58 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             break;
         }
     }
-    let d = lines.join(" ");
     if substantive(&lines) {
+        let mut d = lines.join(" ");
+        if !has_code(&d) {
+            // "There was an error delivering your mail to <x>." then, a paragraph below, the
+            // server's reply: the paragraph that carries the SMTP reply belongs to this recipient.
+            if let Some(p) = coded_paragraph_after(text, line_start, pos, others) {
+                d.push(' ');
+                d.push_str(&p);
+            }
+        }
         d
+    } else if let Some(p) = paragraph_around(text, line_start) {
+        // The reason is written above the address (Lotus Notes: "User not listed in …\n<addr>").
+        p
     } else {
         fallback_diagnostic(text)
     }
+}
+
+/// The paragraph holding the line that starts at `line_start`, when it has a few lines of
+/// prose (banner lines of dashes or stars left out) besides the address line.
+fn paragraph_around(text: &str, line_start: usize) -> Option<String> {
+    let start = text[..line_start].trim_end_matches('\n').rfind("\n\n").map(|i| i + 2).unwrap_or(0);
+    if line_start.saturating_sub(start) > 2048 {
+        return None;
+    }
+    let end = text[line_start..].find("\n\n").map(|i| line_start + i).unwrap_or(text.len());
+    let lines: Vec<&str> = text[start..end]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().any(char::is_alphanumeric) && !l.starts_with("---") && !l.starts_with("***"))
+        .take(MAX_DIAG_LINES)
+        .collect();
+    substantive(&lines).then(|| lines.join(" "))
+}
+
+fn has_code(s: &str) -> bool {
+    find_status(s).is_some() || find_reply_code(s).is_some_and(|c| c.starts_with('5') || c.starts_with('4'))
+}
+
+/// Among the two paragraphs following the one at `from`, the first that carries an SMTP reply
+/// or status code and names no other recipient, joined onto one line.
+fn coded_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, String)]) -> Option<String> {
+    let rest = &text[from..];
+    let mut paras = rest.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).skip(1).take(2);
+    paras.find_map(|p| {
+        let low = p.to_ascii_lowercase();
+        if others.iter().any(|(q, a)| *q > pos && low.contains(a.as_str())) {
+            return None;
+        }
+        has_code(p).then(|| p.lines().take(MAX_DIAG_LINES).map(str::trim).collect::<Vec<_>>().join(" "))
+    })
 }
 
 /// Enough words besides the address to explain something.
@@ -187,10 +265,50 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     Some(out)
 }
 
-/// The diagnostic prose for one recipient, for DSNs whose Diagnostic-Code is empty.
-pub fn prose_for(v: &MailView, recipient: &str) -> String {
-    let prose = v.prose();
-    let text = human_part(&prose);
-    let pos = text.to_ascii_lowercase().find(recipient).unwrap_or(usize::MAX);
-    diagnostic_at(text, pos, &[])
+/// The diagnostic prose for one recipient (first mentioned at `pos` of the human part), for
+/// DSNs whose Diagnostic-Code is empty.
+pub fn prose_at(human: &str, pos: Option<usize>) -> String {
+    diagnostic_at(human, pos.unwrap_or(usize::MAX), &[])
+}
+
+/// The paragraph around byte `pos` of `text` (from the line holding `pos` to the next blank
+/// line), bounded: where an MTA writes what happened to one recipient.
+pub fn block_at(text: &str, pos: usize) -> String {
+    if pos >= text.len() {
+        return String::new();
+    }
+    let start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let rest = &text[start..];
+    let end = rest.find("\n\n").or_else(|| rest.find("\r\n\r\n")).unwrap_or(rest.len()).min(4096);
+    let mut end = end.min(rest.len());
+    while !rest.is_char_boundary(end) {
+        end -= 1;
+    }
+    rest[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_above_the_address() {
+        let t = "------- Failure Reasons  --------\n\nUser  not listed in public Name & Address Book\nkim@example.com\n\n------- Returned Message --------\n";
+        let t = human_part(t);
+        let pos = t.find("kim@").unwrap();
+        assert_eq!(diagnostic_at(t, pos, &[]), "User not listed in public Name & Address Book kim@example.com".replace("User not", "User  not"));
+    }
+
+    #[test]
+    fn reply_paragraph_below_the_address() {
+        let t = "There was an error delivering your mail to <a@example.com>.\n\nmx.example.com [192.0.2.1] did not like our RCPT TO:\n550 5.1.1 <a@example.com>: User unknown\n";
+        let d = diagnostic_at(t, t.find("a@").unwrap(), &[]);
+        assert!(d.ends_with("550 5.1.1 <a@example.com>: User unknown"), "{d}");
+    }
+
+    #[test]
+    fn pasted_headers_end_the_prose() {
+        let t = "Delivery failed for x@example.com\n\nReceived: from a\nSubject: b\nMessage-Id: <m@example.org>\n";
+        assert_eq!(human_part(t), "Delivery failed for x@example.com\n\n");
+    }
 }

@@ -130,7 +130,10 @@ fn is_report_type(full: &str) -> bool {
     )
 }
 
+/// A text part bounded to `MAX_TEXT_PART` bytes, CRLF line ends made LF so paragraph
+/// splitting works the same on mail read from IMAP and from mbox.
 fn bounded(s: &str) -> String {
+    let s = &*s.replace("\r\n", "\n");
     if s.len() <= MAX_TEXT_PART {
         return s.to_string();
     }

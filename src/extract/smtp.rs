@@ -1,0 +1,85 @@
+//! The SMTP command a remote server was answering when it refused a message, as each MTA
+//! dialect writes it in its bounce prose:
+//! - Postfix: `(in reply to RCPT TO command)`, `(in reply to end of DATA command)`
+//! - Sendmail: transcript lines `>>> RCPT To:<…>` followed by `<<< 550 …`
+//! - Exim: `SMTP error from remote mail server after RCPT TO:<…>`, `after end of data`
+//! - qmail: `Connected to … but sender was rejected` (MAIL), `but my name was rejected` (HELO)
+//! - m-FILTER and others: `SMTP command: DATA`, `in response to the RCPT TO command`
+//!
+//! A user-unknown text given after DATA is a content filter speaking, not a missing mailbox
+//! (Sisimai's "filtered"); after MAIL FROM it is about the sender ("rejected").
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?imx)
+        (?:in\ reply\ to|in\ response\ to|after|while\ sending|during|command\ was|did\ not\ like\ our)\ (?:the\ )?(?:pipelined\ |final\ )?
+            (?P<a>rcpt\ to|rcpt|mail\ from|mail|end\ of\ data|data|helo|ehlo|initial\ connection|starttls|auth)\b
+        | ^\s*>>>\s*(?P<b>rcpt|mail|data|helo|ehlo|quit|starttls|auth)\b
+        | smtp\ command[\s:-]*\n?\s*(?P<c>rcpt|mail|data|helo|ehlo)\b | \bsmtp:(?P<f>rcpt|mail|data)\b
+        | but\ (?P<d>sender|my\ name|connection)\ was\ rejected
+        | (?P<e>rcpt\ to|mail\ from):\s*<[^>\n]*>\s*(?:\n\s*)?(?:<<<\s*)?[45]\d\d
+        ",
+    )
+    .unwrap()
+});
+
+/// Normalize a phrase to one of RCPT, MAIL, DATA, HELO, CONN, or "".
+fn canon(s: &str) -> &'static str {
+    let s = s.to_ascii_lowercase();
+    if s.starts_with("rcpt") {
+        "RCPT"
+    } else if s.starts_with("mail") || s == "sender" {
+        "MAIL"
+    } else if s.contains("data") {
+        "DATA"
+    } else if s == "helo" || s == "ehlo" || s == "my name" {
+        "HELO"
+    } else if s.starts_with("initial") || s == "connection" {
+        "CONN"
+    } else if s == "starttls" || s == "auth" {
+        "HELO"
+    } else {
+        ""
+    }
+}
+
+/// The last SMTP command named in `text` (the one the error answered), or "".
+/// Scans at most the first 64 KiB.
+pub fn command(text: &str) -> &'static str {
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut last = "";
+    for c in COMMAND.captures_iter(&text[..end]) {
+        let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));
+        if let Some(m) = m {
+            let k = canon(m.as_str());
+            if !k.is_empty() && k != "QUIT" {
+                last = k;
+            }
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    #[test]
+    fn dialects() {
+        assert_eq!(command("host mx.example.net[192.0.2.1] said: 550 Unknown user (in reply to end of DATA\n    command)"), "DATA");
+        assert_eq!(command("said: 550 5.1.1 nope (in reply to RCPT TO command)"), "RCPT");
+        assert_eq!(command("... while talking to mx.example.org.:\n>>> MAIL From:<a@example.org>\n<<< 250 ok\n>>> DATA\n<<< 550 Unknown user"), "DATA");
+        assert_eq!(command("SMTP error from remote mail server after RCPT TO:<x@example.com>:\n    550 5.1.1 unknown"), "RCPT");
+        assert_eq!(command("SMTP error from remote mail server after MAIL FROM:<x@example.com> SIZE=1234: 501 bad"), "MAIL");
+        assert_eq!(command("Connected to 192.0.2.1 but sender was rejected."), "MAIL");
+        assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
+        assert_eq!(command("mx.example.net [192.0.2.25] did not like our final DATA:\n554 5.7.9 policy"), "DATA");
+        assert_eq!(command("User unknown"), "");
+    }
+}

@@ -1,0 +1,58 @@
+//! Runs the built binary on the synthetic dialect fixtures and checks each record's kind,
+//! recipient, failure type and reason.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+/// (fixture file, kind, recipient, failure_type, failure_reason)
+const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
+    ("amazonses-bounce.eml", "dsn", "niaj@example.com", "Soft", "Mailbox full"),
+    ("amazonses-complaint.eml", "arf", "olivia@example.com", "Hard", "Refused"),
+    ("dragonfly-unknown.eml", "text", "grace@example.com", "Hard", "User unknown"),
+    ("exchange-ndr.eml", "dsn", "mallory@example.com", "Hard", "User unknown"),
+    ("exim-expired.eml", "text", "dave@example.com", "Soft", "Unreachable"),
+    ("exim-pipe.eml", "text", "erin@example.com", "Soft", "Unreachable"),
+    ("gmail-dns-error.eml", "dsn", "heidi@example.net", "Soft", "Unreachable"),
+    ("googlegroups.eml", "text", "devteam@example.com", "Soft", "Refused"),
+    ("not-bounce.eml", "not-bounce", "", "Undefined", "Undefined"),
+    ("notes-unknown.eml", "text", "judy@example.com", "Hard", "User unknown"),
+    ("postfix-data-filtered.eml", "dsn", "bob@example.net", "Soft", "Refused"),
+    ("postfix-rcpt-unknown.eml", "dsn", "alice@example.com", "Hard", "User unknown"),
+    ("qmail-sender-rejected.eml", "text", "frank@example.com", "Soft", "Refused"),
+    ("sendmail-mailbox-full.eml", "dsn", "carol@example.com", "Soft", "Mailbox full"),
+    ("unsubscribe.eml", "arf", "quentin@example.com", "Hard", "Refused"),
+    ("vacation.eml", "autoreply", "peggy@example.com", "Ignored", "Undefined"),
+    ("yahoo-no-account.eml", "text", "ivan@example.com", "Hard", "User unknown"),
+];
+
+#[test]
+fn dialect_fixtures_qualify_as_expected() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dialects");
+    let out = Command::new(env!("CARGO_BIN_EXE_inmail")).args(["parse", "--json", dir]).output().expect("run inmail");
+    assert!(out.status.success(), "inmail parse failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut got: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let src = v["source"].as_str().unwrap_or("").to_string();
+        let file = src.rsplit('/').next().unwrap_or("").split('#').next().unwrap_or("").to_string();
+        got.entry(file).or_default().push(v);
+    }
+    let mut failures = Vec::new();
+    for (file, kind, rcpt, ftype, reason) in EXPECTED {
+        let Some(recs) = got.get(*file) else {
+            failures.push(format!("{file}: no output"));
+            continue;
+        };
+        let r = recs.iter().find(|r| r["recipient"].as_str().unwrap_or("") == *rcpt).unwrap_or(&recs[0]);
+        let actual = (
+            r["kind"].as_str().unwrap_or(""),
+            r["recipient"].as_str().unwrap_or(""),
+            r["failure_type"].as_str().unwrap_or(""),
+            r["failure_reason"].as_str().unwrap_or(""),
+        );
+        if actual != (*kind, *rcpt, *ftype, *reason) {
+            failures.push(format!("{file}: expected {:?}, got {actual:?} (text {:?})", (kind, rcpt, ftype, reason), r["text"]));
+        }
+    }
+    assert!(failures.is_empty(), "fixture mismatches:\n{}", failures.join("\n"));
+}
