@@ -65,6 +65,7 @@ impl StatusReport {
                 remote_mta: self.smsc.clone(),
                 diagnostic: self.first_text(),
                 time: self.time,
+                ..Default::default()
             },
             verdict: Verdict { text: self.text(), qualification, rule },
         }

@@ -14,7 +14,7 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("exim-pipe.eml", "text", "erin@example.com", "Soft", "Unreachable"),
     ("gmail-dns-error.eml", "dsn", "heidi@example.net", "Soft", "Unreachable"),
     ("googlegroups.eml", "text", "devteam@example.com", "Soft", "Refused"),
-    ("not-bounce.eml", "not-bounce", "", "Undefined", "Undefined"),
+    ("not-bounce.eml", "not-bounce", "", "None", "None"),
     ("notes-unknown.eml", "text", "judy@example.com", "Hard", "User unknown"),
     ("postfix-data-filtered.eml", "dsn", "bob@example.net", "Soft", "Refused"),
     ("postfix-rcpt-unknown.eml", "dsn", "alice@example.com", "Hard", "User unknown"),

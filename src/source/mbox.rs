@@ -111,6 +111,24 @@ impl Iterator for MboxReader {
     }
 }
 
+/// Name messages `FILE#N` only when the file really holds several: a single message saved
+/// with its mbox envelope line (a common `.eml`) keeps the plain file name. One message of
+/// look-ahead, so streaming is kept.
+pub fn numbered(reader: MboxReader, name: String) -> impl Iterator<Item = Item> {
+    let mut it = reader.peekable();
+    let mut first = true;
+    std::iter::from_fn(move || {
+        let mut item = it.next()?;
+        if std::mem::take(&mut first) && it.peek().is_none() {
+            match &mut item {
+                Ok(m) => m.source = name.clone(),
+                Err(e) => e.source = name.clone(),
+            }
+        }
+        Some(item)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +148,17 @@ mod tests {
         assert_eq!(m[0].1, "Subject: one\n\nbody\nFrom here\n>From deeper\n");
         assert_eq!(m[1].0, "m#2");
         assert_eq!(m[1].1, "Subject: two\n\nx\n");
+    }
+
+    #[test]
+    fn a_single_message_keeps_the_file_name() {
+        let one = |s: &str| {
+            numbered(MboxReader::new(Box::new(std::io::Cursor::new(s.as_bytes().to_vec())), "f.eml".into()), "f.eml".into())
+                .map(|r| r.unwrap().source)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(one("From x\nA: b\n\nc\n"), vec!["f.eml"]);
+        assert_eq!(one("From x\nA: b\n\nc\n\nFrom y\nA: d\n\ne\n"), vec!["f.eml#1", "f.eml#2"]);
     }
 
     #[test]

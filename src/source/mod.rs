@@ -121,7 +121,7 @@ fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
     if name == "-" {
         let mut r = BufReader::with_capacity(256 * 1024, io::stdin());
         return match starts_mbox(&mut r) {
-            Ok(true) => Box::new(mbox::MboxReader::new(Box::new(r), "-".into())),
+            Ok(true) => Box::new(mbox::numbered(mbox::MboxReader::new(Box::new(r), "-".into()), "-".into())),
             Ok(false) => Box::new(std::iter::once(read_message_from(r, "-".into()))),
             Err(e) => Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
         };
@@ -145,7 +145,7 @@ fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
     };
     let mut r = BufReader::with_capacity(256 * 1024, f);
     match starts_mbox(&mut r) {
-        Ok(true) => Box::new(mbox::MboxReader::new(Box::new(r), name)),
+        Ok(true) => Box::new(mbox::numbered(mbox::MboxReader::new(Box::new(r), name.clone()), name)),
         Ok(false) => Box::new(std::iter::once(read_message_from(r, name))),
         Err(e) => Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
     }
