@@ -3,7 +3,7 @@
 //! of the qualification table. Email addresses become `*`, the rest `#xxx#` placeholders.
 //! SMTP reply codes (550) and enhanced status codes (5.1.1) are kept: they carry meaning.
 
-use regex::{Captures, Regex};
+use regex::{Regex, RegexSet};
 use std::sync::LazyLock;
 
 /// Longest Text kept; a diagnostic is a line or two, anything longer is noise.
@@ -12,7 +12,10 @@ pub const MAX_TEXT: usize = 1024;
 const MONTH: &str = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*";
 const WDAY: &str = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*";
 
-static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+/// Token classes, in priority order: the first that matches at a position wins.
+const KINDS: &[&str] = &["email", "url", "date", "time", "ip", "phone", "status", "host", "word"];
+
+fn alternatives() -> Vec<String> {
     let local = r"[A-Za-z0-9._%+\-=!#$&'*/?^`{|}~]+";
     let label = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?";
     let rfc_date = format!(
@@ -20,52 +23,85 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     );
     let us_date = format!(r"(?:{WDAY},?\s+)?{MONTH}\s+\d{{1,2}},?(?:\s+\d{{1,2}}:\d{{2}}(?::\d{{2}})?)?(?:\s+\d{{4}})?");
     let iso = r"\d{4}[-/]\d{2}[-/]\d{2}(?:[T\s]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|\s*[+-]\d{2}:?\d{2})?)?";
-    let pattern = format!(
-        r"(?P<email>{local}@{label}(?:\.{label})*)|(?P<url>(?i:https?|ftp)://[^\s<>'\x22)\]]+)|(?P<date>{rfc_date}|{us_date}|{iso})|(?P<time>(?-u:\b)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:\.\d+)?(?:\s*[+-]\d{{4}})?(?-u:\b))|(?P<ip>(?-u:\b)\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?-u:\b)|(?i:(?:IPv6:)?(?:[0-9a-f]{{1,4}}:){{5,7}}[0-9a-f]{{1,4}}|(?:[0-9a-f]{{1,4}}(?::[0-9a-f]{{1,4}})*)?::(?:[0-9a-f]{{1,4}}(?::[0-9a-f]{{1,4}})*)?))|(?P<phone>\+\d[\d\s.\-]{{6,}}\d)|(?P<status>(?-u:\b)[245]\.\d{{1,3}}\.\d{{1,3}}(?-u:\b))|(?P<host>(?-u:\b)(?:{label}\.)+[A-Za-z]{{2,63}}(?-u:\b))|(?P<word>[A-Za-z0-9_]+)"
-    );
-    Regex::new(&pattern).expect("normalizer pattern")
+    vec![
+        format!(r"{local}@{label}(?:\.{label})*"),
+        r"(?i:https?|ftp)://[^\s<>'\x22)\]]+".to_string(),
+        format!(r"{rfc_date}|{us_date}|{iso}"),
+        r"(?-u:\b)\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:\s*[+-]\d{4})?(?-u:\b)".to_string(),
+        r"(?-u:\b)\d{1,3}(?:\.\d{1,3}){3}(?-u:\b)|(?i:(?:IPv6:)?(?:[0-9a-f]{1,4}:){5,7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?)".to_string(),
+        r"\+\d[\d\s.\-]{6,}\d".to_string(),
+        r"(?-u:\b)[245]\.\d{1,3}\.\d{1,3}(?-u:\b)".to_string(),
+        format!(r"(?-u:\b)(?:{label}\.)+[A-Za-z]{{2,63}}(?-u:\b)"),
+        r"[A-Za-z0-9_]+".to_string(),
+    ]
+}
+
+/// All classes as one alternation: finds the next variable token (a plain DFA search, no
+/// capture groups, which would need a slower engine).
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    let alts: Vec<String> = alternatives().into_iter().map(|a| format!("(?:{a})")).collect();
+    Regex::new(&alts.join("|")).expect("normalizer pattern")
+});
+
+/// Each class anchored on its own: tells which class a found token belongs to. The first class
+/// matching the whole token is the one the alternation chose (leftmost-first semantics).
+static CLASS: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(alternatives().iter().map(|a| format!("^(?:{a})$"))).expect("normalizer classes")
 });
 
 /// Normalize a raw diagnostic into its Text template.
 pub fn normalize(raw: &str) -> String {
-    let replaced = TOKEN.replace_all(raw, |c: &Captures| -> String {
-        if c.name("email").is_some() {
-            "*".into()
-        } else if c.name("url").is_some() {
-            "#URL#".into()
-        } else if c.name("date").is_some() {
-            "#DATE#".into()
-        } else if c.name("ip").is_some() {
-            "#IP#".into()
-        } else if c.name("time").is_some() {
-            "#TIME#".into()
-        } else if c.name("phone").is_some() {
-            "#PHONE#".into()
-        } else if c.name("status").is_some() {
-            c[0].to_string()
-        } else if c.name("host").is_some() {
-            "#HOST#".into()
+    let mut out = String::with_capacity(raw.len().min(MAX_TEXT) + 16);
+    let mut last = 0;
+    for m in TOKEN.find_iter(raw) {
+        out.push_str(&raw[last..m.start()]);
+        last = m.end();
+        let tok = m.as_str();
+        // Plain words are by far the most common token and only the last class allows them.
+        let class = if tok.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            "word"
         } else {
-            word(&c[0])
+            CLASS.matches(tok).iter().next().map(|i| KINDS[i]).unwrap_or("word")
+        };
+        match class {
+            "email" => out.push('*'),
+            "url" => out.push_str("#URL#"),
+            "date" => out.push_str("#DATE#"),
+            "time" => out.push_str("#TIME#"),
+            "ip" => out.push_str("#IP#"),
+            "phone" => out.push_str("#PHONE#"),
+            "status" => out.push_str(tok),
+            "host" => out.push_str("#HOST#"),
+            _ => push_word(&mut out, tok),
         }
-    });
-    collapse(&replaced)
+        if out.len() > 4 * MAX_TEXT {
+            break;
+        }
+    }
+    if last < raw.len() && out.len() <= 4 * MAX_TEXT {
+        out.push_str(&raw[last..]);
+    }
+    collapse(&out)
 }
 
-fn word(w: &str) -> String {
+fn push_word(out: &mut String, w: &str) {
+    out.push_str(word(w));
+}
+
+fn word(w: &str) -> &str {
     let digits = w.bytes().filter(u8::is_ascii_digit).count();
     if digits == 0 {
-        return w.into();
+        return w;
     }
     if digits == w.len() {
         // A reply code keeps its meaning; any other number varies.
         let b = w.as_bytes();
-        return if w.len() == 3 && matches!(b[0], b'2' | b'4' | b'5') { w.into() } else { "#NUM#".into() };
+        return if w.len() == 3 && matches!(b[0], b'2' | b'4' | b'5') { w } else { "#NUM#" };
     }
     if is_fixed_code(w) {
-        return w.into();
+        return w;
     }
-    "#ID#".into()
+    "#ID#"
 }
 
 /// Short codes that name a fixed thing rather than an instance: RFC5322, ATTR36, ipv6, Exim4.

@@ -9,11 +9,13 @@
 //! A user-unknown text given after DATA is a content filter speaking, not a missing mailbox
 //! (Sisimai's "filtered"); after MAIL FROM it is about the sender ("rejected").
 
-use regex::Regex;
+use regex::bytes::{Regex, RegexBuilder};
 use std::sync::LazyLock;
 
+// Byte-level with ASCII-only classes: a Unicode word boundary would push every non-ASCII
+// bounce off the fast DFA and onto the NFA, over the whole prose.
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    RegexBuilder::new(
         r"(?imx)
         (?:in\ reply\ to|in\ response\ to|after|while\ sending|during|command\ was|did\ not\ like\ our)\ (?:the\ )?(?:pipelined\ |final\ )?
             (?P<a>rcpt\ to|rcpt|mail\ from|mail|end\ of\ data|data|helo|ehlo|initial\ connection|starttls|auth)\b
@@ -23,6 +25,8 @@ static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
         | (?P<e>rcpt\ to|mail\ from):\s*<[^>\n]*>\s*(?:\n\s*)?(?:<<<\s*)?[45]\d\d
         ",
     )
+    .unicode(false)
+    .build()
     .unwrap()
 });
 
@@ -54,10 +58,10 @@ pub fn command(text: &str) -> &'static str {
         end -= 1;
     }
     let mut last = "";
-    for c in COMMAND.captures_iter(&text[..end]) {
+    for c in COMMAND.captures_iter(text[..end].as_bytes()) {
         let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));
         if let Some(m) = m {
-            let k = canon(m.as_str());
+            let k = canon(std::str::from_utf8(m.as_bytes()).unwrap_or(""));
             if !k.is_empty() && k != "QUIT" {
                 last = k;
             }

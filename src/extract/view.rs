@@ -2,7 +2,7 @@
 //! text, machine-readable report parts, and the returned original message's headers.
 //! Built once per message; attachments other than reports are never decoded into text.
 
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 /// Most bytes of any one text part that extraction looks at: diagnostics sit at the top.
 const MAX_TEXT_PART: usize = 256 * 1024;
@@ -39,12 +39,25 @@ impl MailView {
     }
 }
 
+/// Structured parsing only for the headers extraction reads; every other header (Received
+/// above all, the costliest) stays raw text.
+static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_date(HeaderName::Date)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_text(HeaderName::Subject)
+        .header_id(HeaderName::MessageId)
+        .default_header_raw()
+});
+
 /// Parse raw bytes into a view. `None` when the bytes hold no RFC 5322 header at all.
 pub fn view(raw: &[u8]) -> Option<MailView> {
     if !looks_like_mail(raw) {
         return None;
     }
-    let msg = MessageParser::default().parse(raw)?;
+    let msg = PARSER.parse(raw)?;
     let mut v = MailView::default();
     v.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
     v.to = msg.to().map(|a| a.iter().filter_map(|a| a.address()).map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_default();
