@@ -5,7 +5,7 @@ use super::client::{connect, tls_connector, Caps, ImapSession};
 use super::db::{Db, Dest};
 use super::Shutdown;
 use crate::config::{After, MailboxConfig};
-use crate::source::Collector;
+use crate::source::{Collector, RawMessage};
 use anyhow::Context;
 use futures::TryStreamExt;
 use std::time::{Duration, Instant};
@@ -177,8 +177,36 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
-/// Record and move everything pending, batch by batch. Returns false when fault injection
-/// asks to drop the connection.
+/// Committed messages are moved (flagged, deleted) in one command per destination once this
+/// many have accumulated, and always at the end of a pass. Dovecot spends ~50 ms per command
+/// that changes a large folder, whatever the number of UIDs, so one MOVE per batch would cost
+/// more than fetching and recording the batch.
+const ACT_EVERY: usize = 5000;
+
+/// Fetch one batch, converting each message as it streams in (no second copy of the batch).
+async fn fetch_batch(m: &MailboxConfig, s: &mut ImapSession, chunk: &[u32], uidvalidity: u32) -> anyhow::Result<Vec<(u32, RawMessage)>> {
+    let set = uid_set(chunk);
+    timed(m, "UID FETCH", async {
+        let mut st = s.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+        let mut msgs = Vec::with_capacity(chunk.len());
+        while let Some(f) = st.try_next().await? {
+            let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+            if chunk.binary_search(&uid).is_err() {
+                continue; // an unsolicited FETCH (flag change) of another message
+            }
+            let mut c = Collector::new();
+            c.push(body);
+            let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
+            msgs.push((uid, c.finish(name)));
+        }
+        Ok::<_, async_imap::error::Error>(msgs)
+    })
+    .await
+}
+
+/// Record and move everything pending, batch by batch: the next batch is fetched while the
+/// current one is analyzed and committed; committed messages are moved in bulk (`ACT_EVERY`).
+/// Returns false when fault injection asks to drop the connection.
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -194,57 +222,65 @@ async fn process_pending(
             db.polled(&m.name, &m.folder, 0);
             return Ok(true);
         }
-        for chunk in uids.chunks(m.batch_size) {
-            if shutdown.requested() {
-                // Nothing of this batch was fetched or recorded: it stays in the folder.
-                return Ok(true);
-            }
+        let chunks: Vec<&[u32]> = uids.chunks(m.batch_size).collect();
+        // Committed, not yet acted on: (uid, destination).
+        let mut committed: Vec<(u32, Dest)> = Vec::new();
+        let mut next = if shutdown.requested() { None } else { Some(fetch_batch(m, s, chunks[0], uidvalidity).await?) };
+        let mut i = 0;
+        while let Some(msgs) = next.take() {
+            i += 1;
             let started = Instant::now();
-            let set = uid_set(chunk);
-            let fetched = timed(m, "UID FETCH", async {
-                let st = s.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
-                st.try_collect::<Vec<_>>().await
-            })
-            .await?;
-            let mut msgs = Vec::with_capacity(fetched.len());
-            for f in &fetched {
-                let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
-                if !chunk.contains(&uid) {
-                    continue; // an unsolicited FETCH (flag change) of another message
-                }
-                let mut c = Collector::new();
-                c.push(body);
-                let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
-                msgs.push((uid, c.finish(name)));
-            }
-            drop(fetched);
-            if msgs.is_empty() {
-                continue; // expunged meanwhile by someone else
-            }
+            let more = i < chunks.len() && !shutdown.requested();
             let fetched_n = msgs.len();
-            if let Some(d) = super::fault::delay() {
-                tokio::time::sleep(d).await;
+            let record = async {
+                if msgs.is_empty() {
+                    return Ok(None); // expunged meanwhile by someone else
+                }
+                if let Some(d) = super::fault::delay() {
+                    tokio::time::sleep(d).await;
+                }
+                // The commit: once this returns, every message of the batch is in the database.
+                db.ingest(&m.name, &m.folder, uidvalidity, msgs).await.map(Some)
+            };
+            let prefetch = async {
+                if more {
+                    fetch_batch(m, s, chunks[i], uidvalidity).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            let (recorded, fetched) = tokio::join!(record, prefetch);
+            if let Some(res) = recorded? {
+                if let Some(max) = res.dests.iter().map(|d| d.0).max() {
+                    *last_uid = (*last_uid).max(max);
+                }
+                if super::fault::after_commit() {
+                    return Ok(false);
+                }
+                committed.extend_from_slice(&res.dests);
+                tracing::info!(
+                    mailbox = %m.name,
+                    messages = fetched_n,
+                    recorded = res.recorded,
+                    duplicates = res.duplicates,
+                    not_bounce = res.not_bounce,
+                    failed = res.failed,
+                    records = res.records,
+                    ms = started.elapsed().as_millis() as u64,
+                    "batch"
+                );
             }
-            // The commit: once this returns, every message of the batch is in the database.
-            let res = db.ingest(&m.name, &m.folder, uidvalidity, msgs).await?;
-            if let Some(max) = res.dests.iter().map(|d| d.0).max() {
-                *last_uid = (*last_uid).max(max);
+            // Whatever was committed is acted on even when the prefetch failed.
+            if committed.len() >= ACT_EVERY || fetched.is_err() || shutdown.requested() {
+                act(m, s, caps, &committed).await?;
+                committed.clear();
             }
-            if super::fault::after_commit() {
-                return Ok(false);
-            }
-            act(m, s, caps, &res.dests).await?;
-            tracing::info!(
-                mailbox = %m.name,
-                messages = fetched_n,
-                recorded = res.recorded,
-                duplicates = res.duplicates,
-                not_bounce = res.not_bounce,
-                failed = res.failed,
-                records = res.records,
-                ms = started.elapsed().as_millis() as u64,
-                "batch"
-            );
+            // After a shutdown request, a prefetched batch is dropped: it stays in the folder.
+            next = if shutdown.requested() { None } else { fetched? };
+        }
+        act(m, s, caps, &committed).await?;
+        if shutdown.requested() {
+            return Ok(true);
         }
     }
 }

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# IMAP ingest-rate benchmark: the daemon's end-to-end rate vs a raw `UID FETCH 1:* BODY.PEEK[]`.
+#
+# usage: scripts/imap-bench.sh [-n N] [--corpus DIR]... [--batch-size B] [--check] [--keep]
+#
+#   -n N            messages to seed (default 10000)
+#   --corpus DIR    also use DIR/*.eml as templates (default: fixtures/imap/*.eml only),
+#                   e.g. --corpus ../shared/corpus/sisimai
+#   --batch-size B  set `batch_size` in the daemon's config (default: the daemon's default)
+#   --check         exit 1 when daemon rate / raw fetch rate < 0.5 (the requirement)
+#   --keep          keep the temp dir (Dovecot log, daemon log, database) for inspection
+#
+# What it does, in one run:
+#   1. installs Dovecot if needed (scripts/install-test-deps.sh) and builds `inmail` and
+#      `examples/imap_fetch.rs` in release mode;
+#   2. starts a throw-away Dovecot on 127.0.0.1:<free port> in a temp dir (user bounces/secret,
+#      Maildir; as root Dovecot runs as the `dovecot` user, like tests/common/dovecot.rs);
+#   3. seeds N distinct messages, generated from the templates round-robin, each with its own
+#      `X-Inmail-Bench:` header and Message-ID (so every fingerprint differs), written straight
+#      into Maildir/new of two folders with identical content: `Raw` and INBOX; then lets
+#      Dovecot index both (doveadm mailbox status) so neither measurement pays the first scan;
+#   4. raw: `imap_fetch` runs LOGIN, SELECT Raw, then times one `UID FETCH 1:* BODY.PEEK[]`,
+#      consuming the whole stream (messages and bytes counted);
+#   5. daemon: `inmail run` with `after = "move"` on INBOX, timed from its start until INBOX is
+#      empty and N messages are in its database; then SIGTERM; peak RSS is VmHWM of the process.
+# Prints both rates (msg/s), the ratio and the peak RSS; one `RESULT` line is machine-readable.
+# Dovecot, the daemon and the temp dir are cleaned up on exit.
+set -euo pipefail
+
+N=10000
+CHECK=0
+KEEP=0
+BATCH=""
+CORPORA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) N=$2; shift 2 ;;
+    --corpus) CORPORA+=("$2"); shift 2 ;;
+    --batch-size) BATCH=$2; shift 2 ;;
+    --check) CHECK=1; shift ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "imap-bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+calc() { awk "BEGIN { OFMT = \"%.6f\"; print ($1) }"; }
+log() { printf '[imap-bench] %s\n' "$*" >&2; }
+
+# --- dependencies and build ------------------------------------------------------------------
+if ! command -v dovecot >/dev/null 2>&1 || ! command -v doveadm >/dev/null 2>&1; then
+  log "installing Dovecot"
+  bash scripts/install-test-deps.sh
+fi
+log "building (release)"
+cargo build --release --quiet --bin inmail --example imap_fetch
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+TARGET_DIR=${TARGET_DIR:-$ROOT/target}
+INMAIL=$TARGET_DIR/release/inmail
+FETCH=$TARGET_DIR/release/examples/imap_fetch
+
+# --- throw-away Dovecot ----------------------------------------------------------------------
+DIR=$(mktemp -d /tmp/inmail-imapbench.XXXXXX)
+chmod 755 "$DIR"
+DAEMON_PID=""
+cleanup() {
+  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -TERM "$DAEMON_PID" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$DAEMON_PID" 2>/dev/null || true
+  fi
+  if [ -f "$DIR/dovecot.conf" ]; then
+    local mpid=""
+    [ -f "$DIR/run/master.pid" ] && mpid=$(cat "$DIR/run/master.pid" 2>/dev/null || true)
+    doveadm -c "$DIR/dovecot.conf" stop >/dev/null 2>&1 || true
+    for _ in $(seq 50); do
+      if [ -z "$mpid" ] || ! kill -0 "$mpid" 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+    if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then kill -KILL "$mpid" 2>/dev/null || true; fi
+  fi
+  if [ "$KEEP" = 1 ]; then log "kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || true)
+if [ -z "$PORT" ]; then  # no python: pick a port nobody listens on
+  while :; do
+    PORT=$(( 20000 + RANDOM % 40000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+  done
+fi
+
+MAIL=$DIR/mail/bounces/Maildir
+mkdir -p "$MAIL"/{cur,new,tmp} "$MAIL"/.Raw/{cur,new,tmp} "$DIR/run"
+if [ "$(id -u)" = 0 ]; then  # Dovecot refuses to run its login processes as root
+  ME=dovecot; GRP=dovecot; LOGIN=dovenull
+else
+  ME=$(id -un); GRP=$(id -gn); LOGIN=$ME
+fi
+echo "bounces:{PLAIN}secret:$(id -u "$ME"):$(id -g "$ME")::$DIR/mail/bounces" > "$DIR/passwd"
+cat > "$DIR/dovecot.conf" <<CONF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $DIR/run
+state_dir = $DIR/run
+log_path = $DIR/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = $ME
+default_internal_group = $GRP
+default_login_user = $LOGIN
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DIR/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $DIR/passwd
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  chroot =
+}
+service anvil {
+  chroot =
+}
+CONF
+
+# --- seed ------------------------------------------------------------------------------------
+TEMPLATES=("$ROOT"/fixtures/imap/*.eml)
+for c in "${CORPORA[@]+"${CORPORA[@]}"}"; do
+  for f in "$c"/*.eml; do [ -f "$f" ] && TEMPLATES+=("$f"); done
+done
+log "seeding $N messages from ${#TEMPLATES[@]} templates into INBOX and Raw"
+# One awk process writes every file: a first header line X-Inmail-Bench, and the first
+# Message-ID of the header made unique. Same bytes in both folders.
+awk -v n="$N" -v inbox="$MAIL/new" -v raw="$MAIL/.Raw/new" -v pid="$$" '
+  FNR == 1 { t++; nl[t] = 0 }
+  { sub(/\r$/, ""); nl[t]++; line[t, nl[t]] = $0 }
+  END {
+    for (i = 0; i < n; i++) {
+      k = (i % t) + 1
+      # Named like an MTA delivery (time.M<usec>P<pid>Q<n>.host). Not "<t+i>.M<i>P<pid>.x":
+      # such names all fall into ~1000 buckets of the maildir filename hash of Dovecot, and every
+      # command that changes the folder then costs ~1 s per 10,000 messages (server CPU).
+      name = sprintf("%d.M%dP%sQ%d.imapbench", 1700000000 + int(i / 100), (i * 7919) % 1000000, pid, i)
+      body = "X-Inmail-Bench: " i "\n"
+      inhdr = 1; done = 0
+      for (j = 1; j <= nl[k]; j++) {
+        l = line[k, j]
+        if (inhdr && l == "") inhdr = 0
+        if (inhdr && !done && tolower(substr(l, 1, 11)) == "message-id:") {
+          p = index(l, "<")
+          if (p > 0) { l = substr(l, 1, p) "bench" i "-" substr(l, p + 1); done = 1 }
+        }
+        body = body l "\n"
+      }
+      printf "%s", body > (inbox "/" name); close(inbox "/" name)
+      printf "%s", body > (raw "/" name); close(raw "/" name)
+    }
+  }' "${TEMPLATES[@]}"
+if [ "$(id -u)" = 0 ]; then chown -R dovecot:dovecot "$DIR/mail"; fi
+BYTES=$(du -sb "$MAIL/new" | cut -f1)
+
+log "starting Dovecot on 127.0.0.1:$PORT"
+dovecot -c "$DIR/dovecot.conf" </dev/null >/dev/null 2>"$DIR/dovecot.stderr" || { cat "$DIR/dovecot.stderr" >&2; exit 1; }
+for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+# Index both folders now (new/ → cur/, index files) so that neither measurement pays for it.
+doveadm -c "$DIR/dovecot.conf" mailbox status -u bounces messages INBOX Raw >/dev/null
+
+# --- raw fetch -------------------------------------------------------------------------------
+log "raw UID FETCH 1:* BODY.PEEK[] of Raw"
+RAW_JSON=$("$FETCH" 127.0.0.1 "$PORT" bounces secret Raw)
+json() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"; }
+RAW_N=$(json "$RAW_JSON" messages); RAW_S=$(json "$RAW_JSON" fetch_s); RAW_RATE=$(json "$RAW_JSON" rate)
+[ "$RAW_N" = "$N" ] || { log "raw fetch returned $RAW_N messages, expected $N"; exit 1; }
+
+# --- daemon ----------------------------------------------------------------------------------
+echo secret > "$DIR/password"
+cat > "$DIR/inmail.toml" <<CONF
+db = "$DIR/inmail.db"
+
+[[mailbox]]
+name = "bench"
+host = "127.0.0.1"
+port = $PORT
+tls = "none"
+username = "bounces"
+password_file = "$DIR/password"
+folder = "INBOX"
+after = "move"
+${BATCH:+batch_size = $BATCH}
+CONF
+count_inbox() { find "$MAIL/new" "$MAIL/cur" -type f | wc -l; }
+db_messages() {
+  if command -v sqlite3 >/dev/null 2>&1; then
+    sqlite3 -cmd '.timeout 2000' "file:$DIR/inmail.db?mode=ro" 'SELECT count(*) FROM message' 2>/dev/null || echo 0
+  else  # inmail status: the sum of the per-folder "processed" counters
+    "$INMAIL" --config "$DIR/inmail.toml" status --json 2>/dev/null \
+      | sed -n 's/.*"processed": *\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'
+  fi
+}
+log "daemon: inmail run (after = move) on INBOX"
+T0=$(date +%s.%N)
+"$INMAIL" run --config "$DIR/inmail.toml" --log-level info </dev/null >/dev/null 2>"$DIR/daemon.log" &
+DAEMON_PID=$!
+HWM=0
+while :; do
+  if ! kill -0 "$DAEMON_PID" 2>/dev/null; then log "daemon exited early:"; tail -20 "$DIR/daemon.log" >&2; exit 1; fi
+  h=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null || echo 0); [ "${h:-0}" -gt "$HWM" ] && HWM=$h
+  if [ "$(count_inbox)" = 0 ] && [ "$(db_messages)" -ge "$N" ]; then break; fi
+  if [ "$(calc "$(date +%s.%N) - $T0 > 1800")" = 1 ]; then log "daemon did not finish in 30 min"; exit 1; fi
+  sleep 0.05
+done
+T1=$(date +%s.%N)
+h=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null || echo 0); [ "${h:-0}" -gt "$HWM" ] && HWM=$h
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || log "daemon exit status $?"
+DAEMON_PID=""
+DB_N=$(db_messages)
+DAEMON_S=$(calc "$T1 - $T0")
+DAEMON_RATE=$(calc "$N / $DAEMON_S")
+RATIO=$(calc "$DAEMON_RATE / $RAW_RATE")
+MOVED=$(find "$MAIL"/.Processed/{new,cur} "$MAIL"/.Other/{new,cur} "$MAIL"/.Errors/{new,cur} -type f 2>/dev/null | wc -l)
+
+printf '\nIMAP ingest benchmark: N=%d messages (%d templates, %.1f MB)\n' "$N" "${#TEMPLATES[@]}" "$(calc "$BYTES / 1048576")"
+printf '  raw UID FETCH 1:* BODY.PEEK[]  %8.0f msg/s  (%.2f s)\n' "$RAW_RATE" "$RAW_S"
+printf '  inmail run (after = move)      %8.0f msg/s  (%.2f s, %d recorded, %d moved)\n' "$DAEMON_RATE" "$DAEMON_S" "$DB_N" "$MOVED"
+printf '  ratio daemon / raw             %8.2f  (required >= 0.5)\n' "$RATIO"
+printf '  daemon peak RSS                %8.1f MB\n' "$(calc "$HWM / 1024")"
+printf 'RESULT n=%d raw_rate=%.1f daemon_rate=%.1f ratio=%.3f peak_rss_kb=%d\n' "$N" "$RAW_RATE" "$DAEMON_RATE" "$RATIO" "$HWM"
+
+if [ "$CHECK" = 1 ] && [ "$(calc "$RATIO < 0.5")" = 1 ]; then
+  log "FAIL: ratio $RATIO < 0.5"
+  exit 1
+fi
