@@ -115,12 +115,25 @@ impl RuleSet {
         // ASCII-only classes and case folding (`unicode(false)`) keep the set a plain byte
         // automaton the lazy DFA can run: Unicode word boundaries would force the slow NFA on
         // every non-ASCII diagnostic. Non-ASCII literals in patterns still match as UTF-8.
-        let set = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
-            .unicode(false)
-            .size_limit(REGEX_SIZE_LIMIT * 4)
-            .dfa_size_limit(16 << 20)
-            .build()
-            .map_err(|e| vec![RuleError { file: "(all rules)".into(), rule: None, message: e.to_string() }])?;
+        let build = |patterns: &mut dyn Iterator<Item = &str>| {
+            RegexSetBuilder::new(patterns)
+                .unicode(false)
+                .size_limit(REGEX_SIZE_LIMIT * 4)
+                .dfa_size_limit(16 << 20)
+                .build()
+        };
+        // ASCII-only classes and case folding (`unicode(false)`) keep the set a plain byte
+        // automaton the lazy DFA can run: Unicode word boundaries would force the slow NFA on
+        // every non-ASCII diagnostic. Non-ASCII literals in patterns still match as UTF-8.
+        let set = build(&mut rules.iter().map(|r| r.pattern.as_str())).map_err(|e| {
+            // Name the rule that does not compile on its own (e.g. over the size limit).
+            let culprit = rules.iter().find(|r| build(&mut std::iter::once(r.pattern.as_str())).is_err());
+            vec![RuleError {
+                file: culprit.map(|r| r.file.clone()).unwrap_or_else(|| "(all rules)".into()),
+                rule: culprit.map(|r| r.name.clone()),
+                message: e.to_string(),
+            }]
+        })?;
         Ok(RuleSet { set, rules })
     }
 
@@ -181,7 +194,8 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
         };
         // Rules read like prose from mail servers: match case-insensitively by default.
         let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
-        if let Err(e) = regex::bytes::RegexBuilder::new(&pattern).unicode(false).size_limit(REGEX_SIZE_LIMIT).build() {
+        // A syntax check is enough here (and cheap); the automaton is built once, for the set.
+        if let Err(e) = check_syntax(&pattern) {
             errors.push(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
             continue;
         }
@@ -208,9 +222,14 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
     }
 }
 
+/// Parse a rule pattern the way the set compiles it (bytes, ASCII classes).
+fn check_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
+    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map(|_| ())
+}
+
 /// The regex crate's message shows the pattern with a caret; `shift` undoes our `(?i)` prefix
 /// in the column it reports, so the position is the one in the user's file.
-fn position_hint(e: &regex::Error, shift: usize) -> String {
+fn position_hint(e: &dyn std::fmt::Display, shift: usize) -> String {
     let msg = e.to_string();
     if shift == 0 {
         return msg;
