@@ -37,6 +37,8 @@ pub enum Command {
     /// Example: inmail replay --db inmail.db archive.mbox
     Replay(replay::ReplayArgs),
     /// Inspect and correct the delivery log qualification table.
+    ///
+    /// Example: inmail qual list --status to-qualify --limit 20
     #[command(subcommand)]
     Qual(qual::QualCmd),
     /// Re-run the rules on every qualification row not set by hand.
@@ -44,9 +46,13 @@ pub enum Command {
     /// Example: inmail requalify --db inmail.db
     Requalify(qual::RequalifyArgs),
     /// Validate rules files or try the rules on a diagnostic.
+    ///
+    /// Example: inmail rules test "550 5.1.1 <a@example.com>: user unknown"
     #[command(subcommand)]
     Rules(rules_cmd::RulesCmd),
     /// Inspect the per-address quarantine, release, import and export addresses.
+    ///
+    /// Example: inmail quarantine list --status quarantine --domain example.com
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCmd),
     /// Apply the quarantine's time rules (counter reset after 10 days, Mailbox full after 30)
