@@ -57,7 +57,9 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     if !looks_like_mail(raw) {
         return None;
     }
-    let msg = PARSER.parse(raw)?;
+    // The MIME parser is third-party code fed hostile bytes: an internal assertion of its own
+    // (seen under fuzzing) must cost this one message, never the batch.
+    let msg = std::panic::catch_unwind(|| PARSER.parse(raw)).ok()??;
     let mut v = MailView::default();
     v.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
     v.to = msg.to().map(|a| a.iter().filter_map(|a| a.address()).map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_default();
