@@ -16,6 +16,7 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("exchange-ndr.eml", "dsn", "mallory@example.com", "Hard", "User unknown"),
     ("exim-expired.eml", "text", "dave@example.com", "Soft", "Unreachable"),
     ("exim-pipe.eml", "text", "erin@example.com", "Soft", "Unreachable"),
+    ("facebook-rcp-t4.eml", "dsn", "abel@example.com", "Soft", "Account disabled"),
     ("gmail-dns-error.eml", "dsn", "heidi@example.net", "Soft", "Unreachable"),
     ("googlegroups.eml", "text", "devteam@example.com", "Soft", "Refused"),
     ("not-bounce.eml", "not-bounce", "", "None", "None"),
