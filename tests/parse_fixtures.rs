@@ -18,6 +18,7 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("exim-pipe.eml", "text", "erin@example.com", "Soft", "Unreachable"),
     ("facebook-rcp-t4.eml", "dsn", "abel@example.com", "Soft", "Account disabled"),
     ("gmail-dns-error.eml", "dsn", "heidi@example.net", "Soft", "Unreachable"),
+    ("googleworkspace-response.eml", "text", "", "Soft", "Refused"),
     ("googlegroups.eml", "text", "devteam@example.com", "Soft", "Refused"),
     ("not-bounce.eml", "not-bounce", "", "None", "None"),
     ("orange-invalid-recipient.eml", "dsn", "sybil@example.com", "Hard", "User unknown"),

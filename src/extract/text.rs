@@ -291,6 +291,18 @@ fn coded_lines(text: &str) -> String {
         .join(" ")
 }
 
+/// Gmail and Google Workspace put the remote server's answer in the paragraph after a
+/// "The response was:" line (or on that line).
+fn response_was(text: &str) -> Option<String> {
+    const MARK: &[u8] = b"the response was:";
+    let b = text.as_bytes();
+    let at = b.windows(MARK.len()).position(|w| w.eq_ignore_ascii_case(MARK))? + MARK.len();
+    let rest = text[at..].trim_start();
+    let para = rest.split("\n\n").next().unwrap_or("");
+    let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).take(MAX_DIAG_LINES).collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
+}
+
 /// Records of a plain-text bounce; `None` when the message does not look like one.
 pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     if !looks_like_bounce(v) {
@@ -323,6 +335,9 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
                 if !coded.is_empty() {
                     diagnostic.push(' ');
                     diagnostic.push_str(&coded);
+                } else if let Some(r) = response_was(text) {
+                    diagnostic.push(' ');
+                    diagnostic.push_str(&r);
                 }
             }
             Bounce {
@@ -415,6 +430,13 @@ mod tests {
     fn delivery_status_fields_end_the_prose() {
         let t = "kim... Deferred: Connection refused\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; kim@example.org\nStatus: 4.4.7\n";
         assert_eq!(human_part(t).trim_end(), "kim... Deferred: Connection refused");
+    }
+
+    #[test]
+    fn google_response_paragraph() {
+        let t = "** Message not delivered **\n\nThe settings are wrong.\n\nThe response was:\n\nSmtp server does not advertise AUTH capability\n";
+        assert_eq!(response_was(t).as_deref(), Some("Smtp server does not advertise AUTH capability"));
+        assert_eq!(response_was("nothing here"), None);
     }
 
     #[test]
