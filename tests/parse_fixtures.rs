@@ -22,6 +22,7 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("googlegroups.eml", "text", "devteam@example.com", "Soft", "Refused"),
     ("not-bounce.eml", "not-bounce", "", "None", "None"),
     ("orange-invalid-recipient.eml", "dsn", "sybil@example.com", "Hard", "User unknown"),
+    ("null-sender-returned.eml", "text", "bianca@example.com", "Soft", "Mailbox full"),
     ("notes-unknown.eml", "text", "judy@example.com", "Hard", "User unknown"),
     ("postfix-data-filtered.eml", "dsn", "bob@example.net", "Soft", "Refused"),
     ("postfix-rcpt-unknown.eml", "dsn", "alice@example.com", "Hard", "User unknown"),

@@ -34,7 +34,7 @@ static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Where the sending side's own address shows up in a transcript (MAIL FROM:<sender>).
 static SENDER_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?)\s*<?\s*$").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?|message-id:|in-reply-to:|references:)\s*<?\s*$").unwrap());
 
 pub fn looks_like_bounce(v: &MailView) -> bool {
     if v.header("x-failed-recipients").is_some() {
@@ -46,6 +46,13 @@ pub fn looks_like_bounce(v: &MailView) -> bool {
         || BOUNCE_FROM.is_match(display_from.trim_start_matches('"'))
         || BOUNCE_SUBJECT.is_match(&v.subject)
         || v.report_type == "delivery-status"
+        || returns_a_message(v)
+}
+
+/// Sent with the null reverse path (RFC 5321 §4.5.5, as delivery reports are) and carrying a
+/// copy of a message: a bounce whatever its wording, unless it says it is an automatic reply.
+fn returns_a_message(v: &MailView) -> bool {
+    v.header("return-path").is_some_and(|r| r.trim() == "<>") && !v.original_headers.trim().is_empty() && !super::autoreply::is_autoreply(v)
 }
 
 /// Prose up to the copy of the original message.
@@ -437,6 +444,12 @@ mod tests {
         let t = "** Message not delivered **\n\nThe settings are wrong.\n\nThe response was:\n\nSmtp server does not advertise AUTH capability\n";
         assert_eq!(response_was(t).as_deref(), Some("Smtp server does not advertise AUTH capability"));
         assert_eq!(response_was("nothing here"), None);
+    }
+
+    #[test]
+    fn message_ids_are_not_recipients() {
+        assert!(SENDER_CONTEXT.is_match("> Message-Id: <"));
+        assert!(!SENDER_CONTEXT.is_match("could not deliver to <"));
     }
 
     #[test]
