@@ -55,9 +55,30 @@ fn not_a_missing_mailbox(r: &Rule, b: &Bounce) -> Option<Qualification> {
         _ => {}
     }
     match status_class {
+        // No command and no precise status, but a remote server's 5xx reply: Sisimai counts a
+        // user-unknown text as a missing mailbox only at RCPT or with x.1.1, so this is a filter
+        // ("filtered"). Except the RCPT-stage form that echoes the address: `<a@b>: User unknown`.
+        "" | "0" if b.reply_code.starts_with('5') && !echoes_address(&b.diagnostic) => refused,
         "" | "0" | "1" | "5" => None,
         _ => refused,
     }
+}
+
+/// `<address>: User unknown`: the server names the rejected address then says it is unknown,
+/// the shape of a reply to RCPT TO.
+fn echoes_address(diag: &str) -> bool {
+    let b = diag.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memmem::find(&b[from..], b">:") {
+        let rest = &b[from + i + 2..];
+        let skip = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        let rest = &rest[skip..];
+        if rest.len() >= 12 && rest[..12].eq_ignore_ascii_case(b"user unknown") {
+            return true;
+        }
+        from += i + 2;
+    }
+    false
 }
 
 fn decide(rules: &RuleSet, kind: Kind, b: &Bounce) -> (Qualification, String) {
@@ -81,8 +102,45 @@ fn decide(rules: &RuleSet, kind: Kind, b: &Bounce) -> (Qualification, String) {
     if let Some((q, name)) = qualify_status(&b.status) {
         return (q, name);
     }
-    if let Some((q, name)) = qualify_reply_code(&b.reply_code) {
+    // A 2xx reply next to a failure status is no success (a program's exit code, a quoted
+    // greeting): only a status-less record may be called delivered by its reply code.
+    let failed_status = b.status.starts_with('4') || b.status.starts_with('5');
+    if let Some((q, name)) = qualify_reply_code(&b.reply_code).filter(|_| !(failed_status && b.reply_code.starts_with('2'))) {
         return (q, name);
     }
     (Qualification::UNDEFINED, String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounce(diag: &str, status: &str, reply: &str, cmd: &str) -> Bounce {
+        Bounce {
+            diagnostic: diag.into(),
+            status: status.into(),
+            reply_code: reply.into(),
+            smtp_command: cmd.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn echoed_address_form() {
+        assert!(echoes_address("550 <a@example.com>:\n User unknown"));
+        assert!(!echoes_address("<a@example.com>: 550 unknown user <a@example.com>"));
+        assert!(!echoes_address("550 Unknown user a@example.com"));
+    }
+
+    #[test]
+    fn user_unknown_without_command_or_status() {
+        let rules = RuleSet::load(None).unwrap();
+        let q = |b: &Bounce| decide(&rules, Kind::Dsn, b).0.reason;
+        assert_eq!(q(&bounce("550 Unknown user a@example.com", "", "550", "")), Some(FailureReason::Refused));
+        assert_eq!(q(&bounce("550 <a@example.com>: User unknown", "5.0.0", "550", "")), Some(FailureReason::UserUnknown));
+        assert_eq!(q(&bounce("550 5.1.1 <a@example.com>: User unknown", "5.1.1", "550", "")), Some(FailureReason::UserUnknown));
+        assert_eq!(q(&bounce("550 Unknown user a@example.com", "", "550", "RCPT")), Some(FailureReason::UserUnknown));
+        assert_eq!(q(&bounce("Unknown user: a@example.com", "", "", "")), Some(FailureReason::UserUnknown));
+        assert_eq!(q(&bounce("X-Unix; 255", "5.0.0", "", "")), Some(FailureReason::Unreachable));
+    }
 }

@@ -38,6 +38,19 @@ fn is_recipient_block(b: &FieldBlock) -> bool {
     b.has("final-recipient") || b.has("original-recipient") || (b.has("action") && b.has("status"))
 }
 
+/// `X-Unix; …` (or `Unix; …`) diagnostic type: the status of a local delivery program.
+fn is_unix_diagnostic(raw: &str) -> bool {
+    let t = raw.trim_start().as_bytes();
+    let n = if t.len() >= 7 && t[..7].eq_ignore_ascii_case(b"x-unix;") {
+        7
+    } else if t.len() >= 5 && t[..5].eq_ignore_ascii_case(b"unix;") {
+        5
+    } else {
+        return false;
+    };
+    n > 0
+}
+
 /// Extract per-recipient records from a DSN; `None` when the message carries no usable report.
 pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     let text = report_text(v)?;
@@ -51,7 +64,11 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
         let fin = b.get("final-recipient").map(address_value).unwrap_or_default();
         let orig = b.get("original-recipient").map(address_value).unwrap_or_default();
         let recipient = if fin.contains('@') { fin } else if orig.contains('@') { orig } else { fin };
-        let diagnostic = b.get("diagnostic-code").map(diagnostic_value).unwrap_or("").to_string();
+        let raw_diag = b.get("diagnostic-code").unwrap_or("");
+        // A local delivery program's exit status (`X-Unix; 255`): the type is what says it is a
+        // mailer error, and the number is no SMTP reply code, so keep the type with it.
+        let unix = is_unix_diagnostic(raw_diag);
+        let diagnostic = if unix { raw_diag.trim().to_string() } else { diagnostic_value(raw_diag).to_string() };
         let mut status = b.get("status").and_then(find_status).unwrap_or("").to_string();
         // A generic x.0.0 in the Status field hides the precise code the remote server gave.
         if status.is_empty() || status.ends_with(".0.0") {
@@ -61,7 +78,7 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
                 }
             }
         }
-        let reply_code = find_reply_code(&diagnostic).unwrap_or("").to_string();
+        let reply_code = if unix { String::new() } else { find_reply_code(&diagnostic).unwrap_or("").to_string() };
         let time = b.get("last-attempt-date").and_then(super::parse_date).or(arrival);
         out.push(Bounce {
             recipient,
@@ -80,4 +97,17 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     // Merge duplicates (same recipient reported twice, e.g. Original- and Final- in two blocks).
     out.dedup_by(|a, b| a.recipient == b.recipient && !a.recipient.is_empty() && a.status == b.status);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unix_diagnostic;
+
+    #[test]
+    fn unix_diagnostic_type() {
+        assert!(is_unix_diagnostic("X-Unix; 255"));
+        assert!(is_unix_diagnostic(" unix; exit 1"));
+        assert!(!is_unix_diagnostic("smtp; 550 5.1.1 unknown"));
+        assert!(!is_unix_diagnostic("x-un"));
+    }
 }

@@ -45,7 +45,16 @@ pub fn parse_blocks(text: &str, max_blocks: usize) -> Vec<FieldBlock> {
             continue;
         }
         if let Some((name, value)) = split_field(line) {
-            cur.fields.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            let name = name.to_ascii_lowercase();
+            // Recipient blocks run together without the blank line between them: a second
+            // Final-/Original-Recipient starts the next recipient's block.
+            if (name == "final-recipient" || name == "original-recipient") && cur.has(&name) {
+                blocks.push(std::mem::take(&mut cur));
+                if blocks.len() >= max_blocks {
+                    return blocks;
+                }
+            }
+            cur.fields.push((name, value.trim().to_string()));
         }
     }
     if !cur.fields.is_empty() {
@@ -89,6 +98,14 @@ pub fn diagnostic_value(v: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_without_blank_line_between() {
+        let t = "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.2.2\nFinal-Recipient: rfc822; b@example.com\nAction: failed\nStatus: 5.1.1\n";
+        let b = parse_blocks(t, 10);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].get("status"), Some("5.1.1"));
+    }
 
     #[test]
     fn blocks_unfold_and_split() {

@@ -21,20 +21,20 @@ static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static BOUNCE_FROM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:mailer[-_]?daemon|postmaster|mail[-_ ]?delivery|mdaemon|bounce[s]?|nobody|root|daemon|mail[-_]?administrator|msexchange|mailadmin|internet mail delivery|systemadministrator)\b").unwrap()
+    Regex::new(r"(?i)^(?:mailer[-_]?daemon|post[-_]?master|mail[-_ ]?delivery|mdaemon|bounce[s]?|nobody|root|daemon|mail[-_]?administrator|msexchange|mailadmin|internet mail delivery|systemadministrator)\b").unwrap()
 });
 
 /// Marks where a copy of the original message starts in a single-part bounce.
 static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|message headers follow|\*\*\*\* *original|included is a copy of the original)",
+        r"(?im)^\s*(?:-+\s*)?(?:below this line is a copy of the message|this is a copy of the message|original message(?: follows| headers)?|the original message was (?:included|attached|enclosed)|unsent message below|-+ ?original message ?-+|-+ ?message (?:text|headers?) follows|-+ ?returned message|content-type: message/rfc822|--- the header of the original message is following|original message header|message headers follow|\*\*\*\* *original|included is a copy of the original|reporting-mta:|final-recipient:)",
     )
     .unwrap()
 });
 
 /// Where the sending side's own address shows up in a transcript (MAIL FROM:<sender>).
 static SENDER_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?)\s*<?\s*$").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?|message-id:|in-reply-to:|references:)\s*<?\s*$").unwrap());
 
 pub fn looks_like_bounce(v: &MailView) -> bool {
     if v.header("x-failed-recipients").is_some() {
@@ -46,6 +46,13 @@ pub fn looks_like_bounce(v: &MailView) -> bool {
         || BOUNCE_FROM.is_match(display_from.trim_start_matches('"'))
         || BOUNCE_SUBJECT.is_match(&v.subject)
         || v.report_type == "delivery-status"
+        || returns_a_message(v)
+}
+
+/// Sent with the null reverse path (RFC 5321 §4.5.5, as delivery reports are) and carrying a
+/// copy of a message: a bounce whatever its wording, unless it says it is an automatic reply.
+fn returns_a_message(v: &MailView) -> bool {
+    v.header("return-path").is_some_and(|r| r.trim() == "<>") && !v.original_headers.trim().is_empty() && !super::autoreply::is_autoreply(v)
 }
 
 /// Prose up to the copy of the original message.
@@ -118,6 +125,39 @@ fn recipients(v: &MailView, text: &str) -> Vec<(usize, String)> {
         }
         out.push((pos, a));
     }
+    if out.is_empty() {
+        // A test message to a remote postmaster: the role address is the recipient when it
+        // belongs to neither party of the bounce (ours would be "contact postmaster@ours").
+        let own: Vec<&str> = v.to.iter().filter_map(|a| a.rsplit_once('@').map(|(_, d)| d)).collect();
+        for (pos, a) in find_all(text) {
+            let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            let ours = own.iter().any(|d| !d.is_empty() && (domain == *d || domain.ends_with(&format!(".{d}")) || d.ends_with(&format!(".{domain}"))));
+            if is_system(&a) && !ours && !excluded.contains(&a) && !out.iter().any(|(_, x)| *x == a) && out.len() < MAX_RECIPIENTS {
+                let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+                if !SENDER_CONTEXT.is_match(&text[line_start..pos]) {
+                    out.push((pos, a));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Addresses written alone on a line (`<a@example.com>:`, `a@example.com:`), as qmail and Exim
+/// list the failed recipients, whoever they are.
+fn address_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (pos, a) in find_all(text) {
+        if out.len() >= MAX_RECIPIENTS {
+            break;
+        }
+        let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line_end = text[pos..].find('\n').map(|i| pos + i).unwrap_or(text.len());
+        let line = text[line_start..line_end].trim().trim_end_matches(':').trim_start_matches('<').trim_end_matches('>');
+        if line.eq_ignore_ascii_case(&a) && !is_system(&a) && !out.iter().any(|(_, x)| *x == a) {
+            out.push((pos, a));
+        }
+    }
     out
 }
 
@@ -154,7 +194,7 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
         if !has_code(&d) {
             // "There was an error delivering your mail to <x>." then, a paragraph below, the
             // server's reply: the paragraph that carries the SMTP reply belongs to this recipient.
-            if let Some(p) = coded_paragraph_after(text, line_start, pos, others) {
+            if let Some(p) = coded_paragraph_after(text, line_start, pos, others).or_else(|| short_paragraph_after(text, line_start, pos, others)) {
                 d.push(' ');
                 d.push_str(&p);
             }
@@ -203,34 +243,71 @@ fn coded_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, 
     })
 }
 
-/// Enough words besides the address to explain something.
+/// The paragraph right after the one at `from` when it is a short statement (at most three
+/// lines) naming no other recipient: "There was an error delivering your mail to <x>." then
+/// "DNS lookup failure: host example.org not found".
+fn short_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, String)]) -> Option<String> {
+    let p = text[from..].split("\n\n").map(str::trim).filter(|p| !p.is_empty()).nth(1)?;
+    let lines: Vec<&str> = p.lines().map(str::trim).collect();
+    let low = p.to_ascii_lowercase();
+    if lines.len() > 3 || lines.iter().any(|l| is_banner(l)) || others.iter().any(|(q, a)| *q > pos && low.contains(a.as_str())) {
+        return None;
+    }
+    Some(lines.join(" "))
+}
+
+/// Enough words besides the address to explain something. Banner lines
+/// (`----- Non-delivered information -----`) announce an explanation but give none.
 fn substantive(lines: &[&str]) -> bool {
-    let joined = lines.join(" ");
-    let words = joined.split_whitespace().filter(|w| !w.contains('@')).count();
+    let words = lines
+        .iter()
+        .filter(|l| !is_banner(l))
+        .flat_map(|l| l.split_whitespace())
+        .filter(|w| !w.contains('@'))
+        .count();
     words >= 3
+}
+
+/// A line framed by runs of `-`, `=`, `*` or `#`: a section title, not a diagnostic.
+fn is_banner(line: &str) -> bool {
+    let t = line.trim();
+    t.len() >= 6 && ["--", "==", "**", "##"].iter().any(|f| t.starts_with(f) && t.ends_with(f))
 }
 
 /// Without a per-recipient paragraph, the lines that carry an SMTP reply or status code,
 /// else the first paragraph of the prose.
 fn fallback_diagnostic(text: &str) -> String {
-    let coded: Vec<&str> = text
-        .lines()
+    let coded = coded_lines(text);
+    if !coded.is_empty() {
+        return coded;
+    }
+    text.split("\n\n")
+        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty() && !is_banner(l)).take(MAX_DIAG_LINES).collect::<Vec<_>>())
+        .find(|lines| lines.iter().flat_map(|l| l.split_whitespace()).count() >= 3)
+        .unwrap_or_default()
+        .join(" ")
+}
+
+/// The lines of `text` that carry an SMTP failure reply or an enhanced status code, joined.
+fn coded_lines(text: &str) -> String {
+    text.lines()
         .map(str::trim)
         .filter(|l| find_status(l).is_some() || find_reply_code(l).is_some_and(|c| c.starts_with('5') || c.starts_with('4')))
         .take(MAX_DIAG_LINES)
-        .collect();
-    if !coded.is_empty() {
-        return coded.join(" ");
-    }
-    text.split("\n\n")
-        .map(str::trim)
-        .find(|p| p.split_whitespace().count() >= 3)
-        .unwrap_or("")
-        .lines()
-        .take(MAX_DIAG_LINES)
-        .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Gmail and Google Workspace put the remote server's answer in the paragraph after a
+/// "The response was:" line (or on that line).
+fn response_was(text: &str) -> Option<String> {
+    const MARK: &[u8] = b"the response was:";
+    let b = text.as_bytes();
+    let at = b.windows(MARK.len()).position(|w| w.eq_ignore_ascii_case(MARK))? + MARK.len();
+    let rest = text[at..].trim_start();
+    let para = rest.split("\n\n").next().unwrap_or("");
+    let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).take(MAX_DIAG_LINES).collect();
+    (!lines.is_empty()).then(|| lines.join(" "))
 }
 
 /// Records of a plain-text bounce; `None` when the message does not look like one.
@@ -242,16 +319,34 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     let text = human_part(&prose);
     let mut rcpts = recipients(v, text);
     if rcpts.is_empty() {
+        // Mail sent to oneself: the failed address is also the bounce's To, which the search
+        // above leaves out. Taken back only where it stands alone on its line (`<a@b>:`).
+        rcpts = address_lines(text);
+    }
+    if rcpts.is_empty() {
         // The returned message's To: is the recipient when the prose names nobody.
         rcpts = super::arf::original_to(&v.original_headers).into_iter().map(|a| (usize::MAX, a)).collect();
     }
     if rcpts.is_empty() {
         rcpts.push((usize::MAX, String::new()));
     }
+    let single = rcpts.len() == 1;
     let out = rcpts
         .iter()
         .map(|(pos, r)| {
-            let diagnostic = diagnostic_at(text, *pos, &rcpts);
+            let mut diagnostic = diagnostic_at(text, *pos, &rcpts);
+            // One recipient, and the server's reply written away from the address (Apache
+            // James: "Error message below: 550 …" above a "RCPT TO: <addr>" summary).
+            if single && !has_code(&diagnostic) {
+                let coded = coded_lines(text);
+                if !coded.is_empty() {
+                    diagnostic.push(' ');
+                    diagnostic.push_str(&coded);
+                } else if let Some(r) = response_was(text) {
+                    diagnostic.push(' ');
+                    diagnostic.push_str(&r);
+                }
+            }
             Bounce {
                 recipient: r.clone(),
                 status: find_status(&diagnostic).unwrap_or("").to_string(),
@@ -304,6 +399,57 @@ mod tests {
         let t = "There was an error delivering your mail to <a@example.com>.\n\nmx.example.com [192.0.2.1] did not like our RCPT TO:\n550 5.1.1 <a@example.com>: User unknown\n";
         let d = diagnostic_at(t, t.find("a@").unwrap(), &[]);
         assert!(d.ends_with("550 5.1.1 <a@example.com>: User unknown"), "{d}");
+    }
+
+    #[test]
+    fn banner_lines_are_not_a_reason() {
+        assert!(is_banner("----- Non-delivered information -----"));
+        assert!(is_banner("** Message not delivered **"));
+        assert!(!is_banner("550 user unknown"));
+        let t = "   ----- The following addresses had delivery problems -----\nann@example.com\n\n   ----- Non-delivered information -----\nThe number of messages in recipient's mailbox exceeded the local limit.\n";
+        let d = diagnostic_at(t, t.find("ann@").unwrap(), &[]);
+        assert!(d.contains("mailbox exceeded the local limit"), "{d}");
+    }
+
+    #[test]
+    fn sendmail_received_at_line_is_not_the_copy() {
+        let t = "THIS IS A WARNING MESSAGE ONLY.\n\nThe original message was received at Fri, 12 Dec 2014 03:49:58 -0800\nfrom a@example.org\n\n[Status: Error, Address: <b@example.com>, ResponseCode 421, , Host not reachable.]\n";
+        assert!(human_part(t).contains("<b@example.com>"));
+    }
+
+    #[test]
+    fn address_alone_on_its_line() {
+        let t = "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n<wendy@example.com>:\nRemote host said: 552 quota exceeded\nsee wendy@example.com for more\n";
+        let r = address_lines(t);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].1, "wendy@example.com");
+        assert!(address_lines("Your message to xavier@example.com failed").is_empty());
+    }
+
+    #[test]
+    fn short_reason_paragraph_below_the_address() {
+        let t = "There was an error delivering your mail to <zed@example.net>.\n\nDNS lookup failure: host example.net not found\n\n";
+        let d = diagnostic_at(t, t.find("zed@").unwrap(), &[]);
+        assert!(d.ends_with("DNS lookup failure: host example.net not found"), "{d}");
+    }
+
+    #[test]
+    fn delivery_status_fields_end_the_prose() {
+        let t = "kim... Deferred: Connection refused\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; kim@example.org\nStatus: 4.4.7\n";
+        assert_eq!(human_part(t).trim_end(), "kim... Deferred: Connection refused");
+    }
+
+    #[test]
+    fn google_response_paragraph() {
+        let t = "** Message not delivered **\n\nThe settings are wrong.\n\nThe response was:\n\nSmtp server does not advertise AUTH capability\n";
+        assert_eq!(response_was(t).as_deref(), Some("Smtp server does not advertise AUTH capability"));
+        assert_eq!(response_was("nothing here"), None);
+    }
+
+    #[test]
+    fn message_ids_are_not_recipients() {
+        assert!(SENDER_CONTEXT.is_match("> Message-Id: <"));
+        assert!(!SENDER_CONTEXT.is_match("could not deliver to <"));
     }
 
     #[test]

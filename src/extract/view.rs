@@ -72,6 +72,18 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     }
     v.headers = msg.headers_raw().take(500).map(|(n, val)| (n.to_ascii_lowercase(), unfold(val))).collect();
     collect_parts(&msg, &mut v);
+    if v.texts.iter().all(|t| t.trim().is_empty()) && v.reports.is_empty() {
+        // Broken MIME (a boundary parameter on an unfolded line, say) leaves no readable part:
+        // the raw body is still the best prose there is.
+        let head = memchr::memmem::find(raw, b"\n\n").map(|i| i + 2).or_else(|| memchr::memmem::find(raw, b"\r\n\r\n").map(|i| i + 4));
+        if let Some(h) = head {
+            let body = &raw[h..raw.len().min(h + MAX_TEXT_PART)];
+            let body = String::from_utf8_lossy(body);
+            if !body.trim().is_empty() {
+                v.texts.push(bounded(&body));
+            }
+        }
+    }
     Some(v)
 }
 
