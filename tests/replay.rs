@@ -167,3 +167,22 @@ fn maildir_is_read_from_new_and_cur() {
     let rcpts: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
     assert_eq!(rcpts, vec!["erin@example.jp", "alice@example.org"], "tmp/ is never read");
 }
+
+#[test]
+fn an_eml_file_is_one_message_even_with_from_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("saved.eml");
+    let body = std::fs::read_to_string(fixtures().join("basic/qmail-text.eml")).unwrap();
+    // an envelope line, and an unquoted "From " line after a blank line in the body
+    std::fs::write(&p, format!("From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n{body}\nFrom here on, a quoted letter.\n")).unwrap();
+    let recs = json_lines(&ok(tmp.path(), &["parse", "--json", p.to_str().unwrap()]));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["source"].as_str().unwrap(), p.to_str().unwrap());
+    assert_eq!(recs[0]["recipient"], "erin@example.jp");
+    // the same bytes as an .mbox are two messages, named FILE#N
+    let m = tmp.path().join("saved.mbox");
+    std::fs::copy(&p, &m).unwrap();
+    let recs = json_lines(&ok(tmp.path(), &["parse", "--json", m.to_str().unwrap()]));
+    assert!(recs[0]["source"].as_str().unwrap().ends_with("saved.mbox#1"));
+    assert!(recs.iter().any(|r| r["source"].as_str().unwrap().ends_with("saved.mbox#2")));
+}

@@ -136,7 +136,9 @@ fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
     file_messages(path)
 }
 
-/// A file is an mbox when it starts with a `From ` line, else one message.
+/// A file is an mbox when it starts with a `From ` line, else one message. A `.eml` file is
+/// always one message: mail clients save it with an mbox envelope line but never quote
+/// `From ` lines in the body, so splitting it there would cut the message in pieces.
 fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
     let name = path.display().to_string();
     let f = match File::open(&path) {
@@ -144,7 +146,16 @@ fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
         Err(e) => return Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
     };
     let mut r = BufReader::with_capacity(256 * 1024, f);
+    let is_eml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml"));
     match starts_mbox(&mut r) {
+        Ok(true) if is_eml => {
+            // Drop the envelope line, as the mbox reader does, so fingerprints agree.
+            let mut envelope = Vec::new();
+            if let Err(e) = r.read_until(b'\n', &mut envelope) {
+                return Box::new(std::iter::once(Err(SourceError { source: name, error: e })));
+            }
+            Box::new(std::iter::once(read_message_from(r, name)))
+        }
         Ok(true) => Box::new(mbox::numbered(mbox::MboxReader::new(Box::new(r), name.clone()), name)),
         Ok(false) => Box::new(std::iter::once(read_message_from(r, name))),
         Err(e) => Box::new(std::iter::once(Err(SourceError { source: name, error: e }))),
