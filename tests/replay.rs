@@ -174,7 +174,7 @@ fn an_eml_file_is_one_message_even_with_from_lines() {
     let p = tmp.path().join("saved.eml");
     let body = std::fs::read_to_string(fixtures().join("basic/qmail-text.eml")).unwrap();
     // an envelope line, and an unquoted "From " line after a blank line in the body
-    std::fs::write(&p, format!("From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n{body}\nFrom here on, a quoted letter.\n")).unwrap();
+    std::fs::write(&p, format!("From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n{body}\nFrom here on, a quoted letter.\nIt goes on.\n")).unwrap();
     let recs = json_lines(&ok(tmp.path(), &["parse", "--json", p.to_str().unwrap()]));
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0]["source"].as_str().unwrap(), p.to_str().unwrap());
