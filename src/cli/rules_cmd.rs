@@ -44,7 +44,7 @@ pub fn run(cli: &Cli, c: &RulesCmd) -> anyhow::Result<ExitCode> {
             } else {
                 RuleSet::check_files(files)
             };
-            match result {
+            match result.and_then(|rs| rs.validate_as_set().map(|_| rs).map_err(|e| vec![e])) {
                 Ok(rs) => {
                     println!("ok: {} rules", rs.rules().len());
                     Ok(ExitCode::SUCCESS)
@@ -67,16 +67,22 @@ pub fn run(cli: &Cli, c: &RulesCmd) -> anyhow::Result<ExitCode> {
             };
             let v = qualify(&rules, Kind::Text, &b);
             let q = v.qualification;
+            // Rules that also match but come later: shadowed by the first match.
+            let shadowed: Vec<&str> =
+                rules.all_matches(diagnostic, &b.status).into_iter().map(|r| r.name.as_str()).filter(|n| *n != v.rule).collect();
             if *json {
                 println!(
                     "{}",
-                    serde_json::json!({"text": v.text, "rule": v.rule, "status": b.status, "failure_type": q.failure_type.label(), "failure_reason": q.reason_label(), "reason_code": q.reason.map(|r| r.code())})
+                    serde_json::json!({"text": v.text, "rule": v.rule, "also_matching": shadowed, "status": b.status, "failure_type": q.failure_type.label(), "failure_reason": q.reason_label(), "reason_code": q.reason.map(|r| r.code())})
                 );
             } else {
                 println!("Text:    {}", v.text);
                 println!("Rule:    {}", if v.rule.is_empty() { "(none: To qualify)" } else { &v.rule });
                 println!("Type:    {}", q.failure_type);
                 println!("Reason:  {} ({})", q.reason_label(), q.reason.map(|r| r.code().to_string()).unwrap_or_else(|| "-".into()));
+                if !shadowed.is_empty() {
+                    println!("Also matching (later, so not used): {}", shadowed.join(", "));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
