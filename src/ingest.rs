@@ -57,20 +57,33 @@ impl Stats {
     }
 }
 
-/// Analyze messages on up to `threads` threads, keeping their order.
+/// Analyze messages on up to `threads` threads, keeping their order. The worker threads live
+/// as long as the process: threads spawned per batch would each warm up their own regex caches
+/// and malloc arenas, and memory would grow with the number of batches.
 pub fn analyze_all(rules: &RuleSet, msgs: &[&RawMessage], threads: usize) -> Vec<Result<Processed, ExtractError>> {
-    let threads = threads.max(1).min(msgs.len().max(1));
-    if threads == 1 {
+    use rayon::prelude::*;
+    let threads = threads.max(1);
+    if threads == 1 || msgs.len() < 2 {
         return msgs.iter().map(|m| process_guarded(rules, m)).collect();
     }
-    let chunk = msgs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = msgs
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|m| process_guarded(rules, m)).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("analysis thread")).collect()
-    })
+    pool(threads).install(|| msgs.par_iter().with_min_len(16).map(|m| process_guarded(rules, m)).collect())
+}
+
+fn pool(threads: usize) -> &'static rayon::ThreadPool {
+    static POOLS: std::sync::Mutex<Vec<(usize, &'static rayon::ThreadPool)>> = std::sync::Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(n, _)| *n == threads) {
+        return p;
+    }
+    let p: &'static rayon::ThreadPool = Box::leak(Box::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("inmail-analyze-{i}"))
+            .build()
+            .expect("analysis thread pool"),
+    ));
+    pools.push((threads, p));
+    p
 }
 
 /// A parser bug must not abort a batch: a panic becomes a recorded per-message error.

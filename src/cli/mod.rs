@@ -104,6 +104,12 @@ pub(crate) fn quarantine_hook(
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run(_)) {
+        // A one-shot command piped into `head` ends quietly, as Unix tools do (the daemon keeps
+        // Rust's default: a closed socket is an error to handle, not a signal).
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
         init_logging(cli.log_level.as_deref().unwrap_or("warn"));
     }
     let result = match &cli.command {
