@@ -232,6 +232,27 @@ service anvil {{
         n
     }
 
+    /// Distinct messages in a folder (by their whole content), read from disk; a second copy of
+    /// the same message counts once.
+    pub fn distinct(&self, folder: &str) -> usize {
+        let base = if folder == "INBOX" { self.maildir() } else { self.maildir().join(format!(".{folder}")) };
+        let mut seen = std::collections::HashSet::new();
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(base.join(sub)) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let flags = name.rsplit_once(":2,").map(|x| x.1.to_string()).unwrap_or_default();
+                    if !flags.contains('T') {
+                        if let Ok(bytes) = std::fs::read(e.path()) {
+                            seen.insert(bytes);
+                        }
+                    }
+                }
+            }
+        }
+        seen.len()
+    }
+
     /// APPEND a message over IMAP (plain connection), as a live delivery the daemon must notice.
     pub fn append(&self, raw: &[u8]) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
