@@ -148,7 +148,8 @@ fn crash_between_commit_and_move() {
     // A dropped connection right after a commit: the daemon reconnects by itself.
     let d = Daemon::start(&cfg, &[("INMAIL_FAULT", "disconnect-after-commit:2")]);
     assert_all_done(&dc, &db, 200, 5, 2, &d);
-    assert!(d.log_text().contains("reachable again"), "no recovery line\n{}", tail(&d.log_text()));
+    let recovered = wait_until(Duration::from_secs(60), || d.log_text().contains("reachable again"));
+    assert!(recovered, "no recovery line\n{}", tail(&d.log_text()));
 }
 
 #[test]
@@ -168,9 +169,11 @@ fn dovecot_restarted_mid_batch() {
         dc.restart();
     }
     assert_all_done_after_server_crash(&dc, &db, 300, 6, 2, &d);
+    // The work may be done before the daemon has reconnected (it is backing off): wait for it.
+    let recovered = wait_until(Duration::from_secs(60), || d.log_text().contains("reachable again"));
     let log = d.log_text();
     assert!(log.contains("mailbox unreachable"), "no outage line\n{}", tail(&log));
-    assert!(log.contains("reachable again"), "no recovery line\n{}", tail(&log));
+    assert!(recovered, "no recovery line\n{}", tail(&log));
 }
 
 #[test]
