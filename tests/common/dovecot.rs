@@ -213,43 +213,34 @@ service anvil {{
         std::fs::rename(&tmp, self.maildir().join("new").join(&name)).expect("deliver");
     }
 
-    /// Messages in a folder, read from disk ("INBOX" or a folder name); messages flagged
-    /// \Deleted but not yet expunged are not counted.
-    pub fn count(&self, folder: &str) -> usize {
+    /// Files of the messages in a folder ("INBOX" or a folder name), read from disk; messages
+    /// flagged \Deleted but not yet expunged are left out.
+    fn message_files(&self, folder: &str) -> Vec<PathBuf> {
         let base = if folder == "INBOX" { self.maildir() } else { self.maildir().join(format!(".{folder}")) };
-        let mut n = 0;
+        let mut out = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(rd) = std::fs::read_dir(base.join(sub)) {
                 for e in rd.flatten() {
                     let name = e.file_name().to_string_lossy().to_string();
                     let flags = name.rsplit_once(":2,").map(|x| x.1.to_string()).unwrap_or_default();
                     if !flags.contains('T') {
-                        n += 1;
+                        out.push(e.path());
                     }
                 }
             }
         }
-        n
+        out
     }
 
-    /// Distinct messages in a folder (by their whole content), read from disk; a second copy of
-    /// the same message counts once.
+    /// Messages in a folder.
+    pub fn count(&self, folder: &str) -> usize {
+        self.message_files(folder).len()
+    }
+
+    /// Distinct messages in a folder (by their whole content): a second copy counts once.
     pub fn distinct(&self, folder: &str) -> usize {
-        let base = if folder == "INBOX" { self.maildir() } else { self.maildir().join(format!(".{folder}")) };
-        let mut seen = std::collections::HashSet::new();
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(base.join(sub)) {
-                for e in rd.flatten() {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    let flags = name.rsplit_once(":2,").map(|x| x.1.to_string()).unwrap_or_default();
-                    if !flags.contains('T') {
-                        if let Ok(bytes) = std::fs::read(e.path()) {
-                            seen.insert(bytes);
-                        }
-                    }
-                }
-            }
-        }
+        let seen: std::collections::HashSet<Vec<u8>> =
+            self.message_files(folder).iter().filter_map(|p| std::fs::read(p).ok()).collect();
         seen.len()
     }
 
