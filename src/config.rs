@@ -171,9 +171,13 @@ pub struct MailboxConfig {
     pub error_folder: String,
     #[serde(default = "default_after")]
     pub after: After,
-    /// Messages fetched and recorded per transaction.
+    /// Messages fetched and recorded per transaction, at most.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Bytes of mail per batch, roughly: the batch shrinks when messages are large. Three
+    /// batches are in flight at once (fetched, analyzed, committed), which bounds memory.
+    #[serde(default = "default_batch_bytes")]
+    pub batch_bytes: usize,
     /// Seconds between polls when IDLE is off or not supported.
     #[serde(default = "default_poll")]
     pub poll_interval: u64,
@@ -213,7 +217,10 @@ fn default_after() -> After {
     After::Move
 }
 fn default_batch() -> usize {
-    100
+    1000
+}
+fn default_batch_bytes() -> usize {
+    16 * 1024 * 1024
 }
 fn default_poll() -> u64 {
     60
@@ -246,6 +253,7 @@ impl MailboxConfig {
             "mailbox {n}: set exactly one of password_file and password_env"
         );
         anyhow::ensure!(self.batch_size >= 1, "mailbox {n}: batch_size must be at least 1");
+        anyhow::ensure!(self.batch_bytes >= 1, "mailbox {n}: batch_bytes must be at least 1");
         anyhow::ensure!(self.poll_interval >= 1, "mailbox {n}: poll_interval must be at least 1 second");
         anyhow::ensure!(
             (1..=29 * 60).contains(&self.idle_timeout),
@@ -345,7 +353,7 @@ mod tests {
         )
         .unwrap();
         let m = &cfg.mailbox[0];
-        assert_eq!((m.port(), m.folder.as_str(), m.batch_size, m.idle), (143, "INBOX", 100, true));
+        assert_eq!((m.port(), m.folder.as_str(), m.batch_size, m.idle), (143, "INBOX", 1000, true));
         m.validate().expect("plaintext to loopback is allowed");
         let mut remote = m.clone();
         remote.host = "imap.example.com".into();

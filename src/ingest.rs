@@ -120,9 +120,22 @@ pub fn ingest_batch(
     let mut analyzed = analyze_all(rules, &todo, threads).into_iter();
     let results: Vec<Option<Result<Processed, ExtractError>>> =
         fresh.iter().map(|f| if *f { analyzed.next() } else { None }).collect();
+    record_batch(store, msgs, &results, stats, hook)
+}
+
+/// Record analyzed messages in one transaction (`None`: known, not analyzed); returns each
+/// message's outcome, in order. A message whose fingerprint is already stored (also one analyzed
+/// anyway) is a `Duplicate`.
+pub fn record_batch(
+    store: &mut Store,
+    msgs: &[RawMessage],
+    results: &[Option<Result<Processed, ExtractError>>],
+    stats: &mut Stats,
+    hook: Option<EventHook<'_>>,
+) -> crate::store::Result<Vec<Outcome>> {
     let mut batch = store.batch()?;
     let mut outcomes = Vec::with_capacity(msgs.len());
-    for (m, r) in msgs.iter().zip(&results) {
+    for (m, r) in msgs.iter().zip(results) {
         outcomes.push(match r {
             Some(r) => {
                 let meta = MessageMeta { source: m.source.clone(), fingerprint: m.fingerprint, size: m.size };
@@ -136,7 +149,7 @@ pub fn ingest_batch(
         h(&batch, &events)?;
     }
     batch.commit()?;
-    for ((m, r), o) in msgs.iter().zip(&results).zip(&outcomes) {
+    for ((m, r), o) in msgs.iter().zip(results).zip(&outcomes) {
         stats.add(m, r.as_ref(), *o);
     }
     Ok(outcomes)

@@ -10,6 +10,7 @@
 
 use crate::config::QuarantineConfig;
 use crate::model::{FailureReason, FailureType, Kind};
+use std::collections::HashMap;
 use crate::store::{format_time, QualStatus, Result, StoreError, StoredEvent};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -291,41 +292,68 @@ fn history(conn: &Connection, address: &str, at: i64, old: Option<QStatus>, new:
     Ok(())
 }
 
-/// Links of a recorded event, read back from bounce_event.
-struct EventInfo {
-    channel: String,
-    diagnostic: String,
-    delivery_id: Option<String>,
-    delivery_log_id: Option<String>,
+/// One address's entry while a batch of events is applied: read once, written once.
+struct Pending<'e> {
+    key: String,
+    /// As stored before this batch (`None`: no entry).
+    stored: Option<State>,
+    current: Option<State>,
+    /// The event whose change was the last one, and the last significant event (its error is
+    /// the one the entry shows), if any in this batch.
+    last: Option<&'e StoredEvent>,
+    significant: Option<&'e StoredEvent>,
 }
 
 /// Apply recorded events to the quarantine, in event-time order. Runs inside the ingestion
-/// transaction (the `conn` is the batch's transaction). Returns the number of entries changed.
+/// transaction (the `conn` is the batch's transaction). Returns the number of changes (an
+/// address stepped by several events counts each).
 pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredEvent]) -> Result<usize> {
     let p = Params::from(cfg);
     let mut order: Vec<&StoredEvent> = events.iter().filter(|e| !e.recipient.trim().is_empty()).collect();
     order.sort_by_key(|e| (e.event_time, e.id));
+    // A batch often carries many events for one address (or a few addresses): each entry is
+    // read once, stepped through its events in order, and written once at the end.
+    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut changed = 0;
     for e in order {
-        let info = conn
-            .prepare_cached("SELECT channel, diagnostic, delivery_id, delivery_log_id FROM bounce_event WHERE id = ?1")?
-            .query_row([e.id], |r| {
-                Ok(EventInfo { channel: r.get(0)?, diagnostic: r.get(1)?, delivery_id: r.get(2)?, delivery_log_id: r.get(3)? })
-            })
-            .optional()?
-            .unwrap_or(EventInfo { channel: "email".into(), diagnostic: String::new(), delivery_id: None, delivery_log_id: None });
-        let input = input_of(e.kind, e.qualification.failure_type, e.qualification.reason, e.row_status, &info.diagnostic);
+        let input = input_of(e.kind, e.qualification.failure_type, e.qualification.reason, e.row_status, &e.diagnostic);
         let k = key(&e.recipient, cfg);
-        let old = load_state(conn, &k)?;
-        if old.is_none() && !matches!(input, Input::Failure { .. } | Input::Complaint { .. }) {
+        let i = match index.get(&k) {
+            Some(i) => *i,
+            None => {
+                let stored = load_state(conn, &k)?;
+                pending.push(Pending { key: k.clone(), current: stored.clone(), stored, last: None, significant: None });
+                index.insert(k, pending.len() - 1);
+                pending.len() - 1
+            }
+        };
+        let entry = &mut pending[i];
+        if entry.current.is_none() && !matches!(input, Input::Failure { .. } | Input::Complaint { .. }) {
             continue; // a success or an ignored error for an unknown address: nothing to keep
         }
-        let base = old.clone().unwrap_or_default();
+        let base = entry.current.clone().unwrap_or_default();
         let new = step(&base, &input, e.event_time, &p);
-        if old.as_ref() == Some(&new) {
+        if entry.current.as_ref() == Some(&new) {
             continue;
         }
-        let significant = matches!(input, Input::Failure { .. } | Input::Complaint { .. }) && new.last_error == Some(e.event_time);
+        if matches!(input, Input::Failure { .. } | Input::Complaint { .. }) && new.last_error == Some(e.event_time) {
+            entry.significant = Some(e);
+        }
+        let old_status = entry.current.as_ref().map(|o| o.status);
+        if old_status != Some(new.status) {
+            history(conn, &entry.key, e.event_time, old_status, new.status, "event", "inmail", "", Some(e.id))?;
+        }
+        entry.current = Some(new);
+        entry.last = Some(e);
+        changed += 1;
+    }
+    for entry in &pending {
+        let (Some(new), Some(last)) = (&entry.current, entry.last) else { continue };
+        if entry.stored.as_ref() == Some(new) {
+            continue;
+        }
+        let sig = entry.significant;
         conn.prepare_cached(
             "INSERT INTO quarantine (address, channel, status, error_count, error_text, failure_type, failure_reason,
                 first_error, last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id)
@@ -338,8 +366,8 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
                 delivery_log_id = CASE WHEN ?15 THEN ?14 ELSE delivery_log_id END",
         )?
         .execute(params![
-            k,
-            info.channel,
+            entry.key,
+            sig.unwrap_or(last).channel,
             new.status.label(),
             new.error_count,
             new.error_text,
@@ -347,17 +375,13 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
             new.reason.map(|r| r.code()),
             new.first_error,
             new.last_error,
-            e.event_time,
-            e.qualification_id,
-            e.id,
-            info.delivery_id,
-            info.delivery_log_id,
-            significant,
+            last.event_time,
+            sig.and_then(|e| e.qualification_id),
+            sig.map(|e| e.id),
+            sig.and_then(|e| e.delivery_id.as_deref()),
+            sig.and_then(|e| e.delivery_log_id.as_deref()),
+            sig.is_some(),
         ])?;
-        if old.as_ref().map(|o| o.status) != Some(new.status) {
-            history(conn, &k, e.event_time, old.map(|o| o.status), new.status, "event", "inmail", "", Some(e.id))?;
-        }
-        changed += 1;
     }
     Ok(changed)
 }

@@ -1,14 +1,18 @@
-//! The database thread: owns the SQLite store and the rules, analyzes and records batches for
-//! every mailbox task, one at a time (SQLite has one writer anyway). Tasks talk to it through a
-//! channel and await the answer, so no connection is ever held across an `.await`.
+//! The database thread: owns the SQLite store and records analyzed batches for every mailbox
+//! task, one at a time (SQLite has one writer anyway). Tasks talk to it through a channel and
+//! await the answer, so no connection is ever held across an `.await`. Analysis runs on the
+//! analysis threads, outside this thread, so that one batch is analyzed while the previous one
+//! is written.
 
 use crate::config::Config;
-use crate::ingest::{ingest_batch, Stats};
+use crate::extract::ExtractError;
+use crate::ingest::{analyze_all, record_batch, Stats};
 use crate::model::Kind;
+use crate::pipeline::Processed;
 use crate::rules::RuleSet;
 use crate::source::RawMessage;
 use crate::store::{imap_state, Outcome, Store};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -49,24 +53,60 @@ type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
 
 enum Request {
     Begin { mailbox: String, folder: String, uidvalidity: u32, reply: Reply<(u32, bool)> },
-    Ingest { mailbox: String, folder: String, uidvalidity: u32, msgs: Vec<(u32, RawMessage)>, reply: Reply<BatchResult> },
+    Record { mailbox: String, folder: String, uidvalidity: u32, batch: Analyzed, reply: Reply<BatchResult> },
+    Sync { reply: Reply<()> },
     Polled { mailbox: String, folder: String, new_messages: u64 },
     Error { mailbox: String, folder: String, error: String },
-    SetRules(Box<RuleSet>),
 }
 
-/// Handle to the database thread; cheap to clone.
+/// A fetched batch and its analysis, in the same order.
+pub struct Analyzed {
+    msgs: Vec<(u32, RawMessage)>,
+    results: Vec<Result<Processed, ExtractError>>,
+}
+
+impl Analyzed {
+    pub fn len(&self) -> usize {
+        self.msgs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.msgs.is_empty()
+    }
+}
+
+/// Handle to the database thread and the analysis threads; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     tx: mpsc::Sender<Request>,
+    /// The rules in force; replaced as a whole on reload (a batch keeps the set it started with).
+    rules: Arc<RwLock<Arc<RuleSet>>>,
+    threads: usize,
 }
 
 impl Db {
     /// Start the thread. It ends when every handle is dropped.
     pub fn start(store: Store, rules: RuleSet, cfg: Config) -> anyhow::Result<(Db, std::thread::JoinHandle<()>)> {
+        let threads = match cfg.daemon.threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
         let (tx, rx) = mpsc::channel();
-        let h = std::thread::Builder::new().name("inmail-db".into()).spawn(move || db_thread(store, rules, cfg, rx))?;
-        Ok((Db { tx }, h))
+        let h = std::thread::Builder::new().name("inmail-db".into()).spawn(move || db_thread(store, cfg, rx))?;
+        Ok((Db { tx, rules: Arc::new(RwLock::new(Arc::new(rules))), threads }, h))
+    }
+
+    /// Analyze a fetched batch on the analysis threads (CPU work, off the async runtime).
+    pub async fn analyze(&self, msgs: Vec<(u32, RawMessage)>) -> anyhow::Result<Analyzed> {
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let threads = self.threads;
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&RawMessage> = msgs.iter().map(|(_, m)| m).collect();
+            let results = analyze_all(&rules, &refs, threads);
+            Analyzed { msgs, results }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("analysis task failed: {e}"))
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> anyhow::Result<T> {
@@ -80,9 +120,16 @@ impl Db {
         self.ask(|reply| Request::Begin { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, reply }).await
     }
 
-    /// Analyze and record a batch in one transaction (checkpoint included); returns once committed.
-    pub async fn ingest(&self, mailbox: &str, folder: &str, uidvalidity: u32, msgs: Vec<(u32, RawMessage)>) -> anyhow::Result<BatchResult> {
-        self.ask(|reply| Request::Ingest { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, msgs, reply }).await
+    /// Record an analyzed batch in one transaction (checkpoint included); returns once committed.
+    pub async fn record(&self, mailbox: &str, folder: &str, uidvalidity: u32, batch: Analyzed) -> anyhow::Result<BatchResult> {
+        self.ask(|reply| Request::Record { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, batch, reply }).await
+    }
+
+    /// Make every committed batch durable (the WAL is synced to disk), before the messages
+    /// leave the mailbox: with `synchronous = NORMAL` a commit survives a crash of the process
+    /// but not, on its own, a power cut.
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        self.ask(|reply| Request::Sync { reply }).await
     }
 
     pub fn polled(&self, mailbox: &str, folder: &str, new_messages: u64) {
@@ -94,15 +141,12 @@ impl Db {
     }
 
     pub fn set_rules(&self, rules: RuleSet) {
-        let _ = self.tx.send(Request::SetRules(Box::new(rules)));
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
+        tracing::info!("rules reloaded");
     }
 }
 
-fn db_thread(mut store: Store, mut rules: RuleSet, cfg: Config, rx: mpsc::Receiver<Request>) {
-    let threads = match cfg.daemon.threads {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        n => n,
-    };
+fn db_thread(mut store: Store, cfg: Config, rx: mpsc::Receiver<Request>) {
     let maintain = Duration::from_secs(cfg.daemon.maintain_interval.max(60));
     let mut next_maintenance = std::time::Instant::now() + maintain;
     loop {
@@ -121,8 +165,12 @@ fn db_thread(mut store: Store, mut rules: RuleSet, cfg: Config, rx: mpsc::Receiv
                 let r = imap_state::begin(store.conn(), &mailbox, &folder, uidvalidity).map_err(anyhow::Error::from);
                 let _ = reply.send(r);
             }
-            Request::Ingest { mailbox, folder, uidvalidity, msgs, reply } => {
-                let r = ingest(&mut store, &rules, &cfg, threads, &mailbox, &folder, uidvalidity, msgs);
+            Request::Record { mailbox, folder, uidvalidity, batch, reply } => {
+                let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch);
+                let _ = reply.send(r);
+            }
+            Request::Sync { reply } => {
+                let r = store.conn().execute_batch("PRAGMA wal_checkpoint(PASSIVE);").map_err(anyhow::Error::from);
                 let _ = reply.send(r);
             }
             Request::Polled { mailbox, folder, new_messages } => {
@@ -134,10 +182,6 @@ fn db_thread(mut store: Store, mut rules: RuleSet, cfg: Config, rx: mpsc::Receiv
                 if let Err(e) = imap_state::error(store.conn(), &mailbox, &folder, &error) {
                     tracing::warn!(mailbox = %mailbox, error = %e, "cannot record the last error");
                 }
-            }
-            Request::SetRules(r) => {
-                rules = *r;
-                tracing::info!("rules reloaded");
             }
         }
     }
@@ -161,18 +205,9 @@ fn maintenance(store: &mut Store, cfg: &Config) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn ingest(
-    store: &mut Store,
-    rules: &RuleSet,
-    cfg: &Config,
-    threads: usize,
-    mailbox: &str,
-    folder: &str,
-    uidvalidity: u32,
-    msgs: Vec<(u32, RawMessage)>,
-) -> anyhow::Result<BatchResult> {
-    let (uids, raws): (Vec<u32>, Vec<RawMessage>) = msgs.into_iter().unzip();
+fn record(store: &mut Store, cfg: &Config, mailbox: &str, folder: &str, uidvalidity: u32, batch: Analyzed) -> anyhow::Result<BatchResult> {
+    let (uids, raws): (Vec<u32>, Vec<RawMessage>) = batch.msgs.into_iter().unzip();
+    let results: Vec<Option<Result<Processed, ExtractError>>> = batch.results.into_iter().map(Some).collect();
     let max_uid = uids.iter().copied().max().unwrap_or(0);
     let mut stats = Stats::default();
     let mut quarantine = crate::cli::quarantine_hook(cfg);
@@ -182,7 +217,7 @@ fn ingest(
         }
         imap_state::advance(b.tx(), mailbox, folder, uidvalidity, max_uid)
     };
-    let outcomes = ingest_batch(store, rules, &raws, threads, &mut stats, Some(&mut hook))?;
+    let outcomes = record_batch(store, &raws, &results, &mut stats, Some(&mut hook))?;
     let mut res = BatchResult { records: stats.records, ..Default::default() };
     for ((uid, raw), o) in uids.iter().zip(&raws).zip(&outcomes) {
         let dest = match o {

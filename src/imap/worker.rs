@@ -178,10 +178,39 @@ pub fn uid_set(uids: &[u32]) -> String {
 }
 
 /// Committed messages are moved (flagged, deleted) in one command per destination once this
-/// many have accumulated, and always at the end of a pass. Dovecot spends ~50 ms per command
-/// that changes a large folder, whatever the number of UIDs, so one MOVE per batch would cost
-/// more than fetching and recording the batch.
-const ACT_EVERY: usize = 5000;
+/// many have accumulated, and always at the end of a pass. A command that changes a folder costs
+/// the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus ~60 µs
+/// of CPU per message), so the daemon records a backlog first and moves it in few commands;
+/// the bound keeps the work redone after a crash (refetch, found by fingerprint) small.
+const ACT_EVERY: usize = 20_000;
+
+/// How many messages the next batch fetches: `batch_size`, unless the messages seen so far are
+/// so large that the batch would exceed `batch_bytes`. The first batch is small, to learn.
+struct BatchSizer {
+    max: usize,
+    bytes: usize,
+    seen: usize,
+    seen_bytes: usize,
+}
+
+impl BatchSizer {
+    fn new(max: usize, bytes: usize) -> Self {
+        BatchSizer { max: max.max(1), bytes: bytes.max(1), seen: 0, seen_bytes: 0 }
+    }
+
+    fn next(&self) -> usize {
+        if self.seen == 0 {
+            return self.max.min(100);
+        }
+        let avg = (self.seen_bytes / self.seen).max(1);
+        (self.bytes / avg).clamp(1, self.max)
+    }
+
+    fn observe(&mut self, messages: usize, bytes: usize) {
+        self.seen += messages;
+        self.seen_bytes += bytes;
+    }
+}
 
 /// Fetch one batch, converting each message as it streams in (no second copy of the batch).
 async fn fetch_batch(m: &MailboxConfig, s: &mut ImapSession, chunk: &[u32], uidvalidity: u32) -> anyhow::Result<Vec<(u32, RawMessage)>> {
@@ -204,9 +233,11 @@ async fn fetch_batch(m: &MailboxConfig, s: &mut ImapSession, chunk: &[u32], uidv
     .await
 }
 
-/// Record and move everything pending, batch by batch: the next batch is fetched while the
-/// current one is analyzed and committed; committed messages are moved in bulk (`ACT_EVERY`).
-/// Returns false when fault injection asks to drop the connection.
+/// Record and move everything pending. Three batches are in flight at once, as in a
+/// pipeline: batch i is committed (database thread) while batch i+1 is analyzed (analysis
+/// threads) and batch i+2 is fetched (this connection). Committed messages are moved in bulk
+/// (`ACT_EVERY`), after the database is synced. Returns false when fault injection asks to
+/// drop the connection.
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -216,41 +247,79 @@ async fn process_pending(
     uidvalidity: u32,
     last_uid: &mut u32,
 ) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let mut handled = 0usize;
+    let mut last_commit = started;
     loop {
         let uids = pending_uids(m, s, *last_uid).await?;
         if uids.is_empty() {
             db.polled(&m.name, &m.folder, 0);
+            if handled > 0 {
+                // Everything that was in the folder is recorded and acted on.
+                tracing::info!(
+                    mailbox = %m.name,
+                    folder = %m.folder,
+                    messages = handled,
+                    ms = started.elapsed().as_millis() as u64,
+                    recorded_ms = last_commit.duration_since(started).as_millis() as u64,
+                    "folder drained"
+                );
+            }
             return Ok(true);
         }
-        let chunks: Vec<&[u32]> = uids.chunks(m.batch_size).collect();
+        handled += uids.len();
+        let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
+        let mut pos = 0;
         // Committed, not yet acted on: (uid, destination).
         let mut committed: Vec<(u32, Dest)> = Vec::new();
-        let mut next = if shutdown.requested() { None } else { Some(fetch_batch(m, s, chunks[0], uidvalidity).await?) };
-        let mut i = 0;
-        while let Some(msgs) = next.take() {
-            i += 1;
-            let started = Instant::now();
-            let more = i < chunks.len() && !shutdown.requested();
-            let fetched_n = msgs.len();
+        let mut fetched: Option<Vec<(u32, RawMessage)>> = None;
+        let mut analyzed: Option<super::db::Analyzed> = None;
+        loop {
+            if shutdown.requested() {
+                // What is fetched or analyzed but not committed stays in the folder.
+                fetched = None;
+                analyzed = None;
+            }
+            let fetch_now = pos < uids.len() && !shutdown.requested();
+            let chunk = &uids[pos..(pos + sizer.next()).min(uids.len())];
+            if !fetch_now && fetched.is_none() && analyzed.is_none() {
+                break;
+            }
+            let started_step = Instant::now();
             let record = async {
-                if msgs.is_empty() {
+                let Some(batch) = analyzed.take() else { return Ok(None) };
+                if batch.is_empty() {
                     return Ok(None); // expunged meanwhile by someone else
                 }
                 if let Some(d) = super::fault::delay() {
                     tokio::time::sleep(d).await;
                 }
+                let n = batch.len();
                 // The commit: once this returns, every message of the batch is in the database.
-                db.ingest(&m.name, &m.folder, uidvalidity, msgs).await.map(Some)
+                db.record(&m.name, &m.folder, uidvalidity, batch).await.map(|r| Some((n, r)))
             };
-            let prefetch = async {
-                if more {
-                    fetch_batch(m, s, chunks[i], uidvalidity).await.map(Some)
+            let analyze = async {
+                match fetched.take() {
+                    Some(msgs) => db.analyze(msgs).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let fetch = async {
+                if fetch_now {
+                    fetch_batch(m, s, chunk, uidvalidity).await.map(Some)
                 } else {
                     Ok(None)
                 }
             };
-            let (recorded, fetched) = tokio::join!(record, prefetch);
-            if let Some(res) = recorded? {
+            let (recorded, analysis, fetch_result) = tokio::join!(record, analyze, fetch);
+            if fetch_now {
+                pos += chunk.len();
+            }
+            if let Ok(Some(msgs)) = &fetch_result {
+                sizer.observe(msgs.len(), msgs.iter().map(|(_, r)| r.size as usize).sum());
+            }
+            if let Some((n, res)) = recorded? {
+                last_commit = Instant::now();
                 if let Some(max) = res.dests.iter().map(|d| d.0).max() {
                     *last_uid = (*last_uid).max(max);
                 }
@@ -260,33 +329,38 @@ async fn process_pending(
                 committed.extend_from_slice(&res.dests);
                 tracing::info!(
                     mailbox = %m.name,
-                    messages = fetched_n,
+                    messages = n,
                     recorded = res.recorded,
                     duplicates = res.duplicates,
                     not_bounce = res.not_bounce,
                     failed = res.failed,
                     records = res.records,
-                    ms = started.elapsed().as_millis() as u64,
+                    ms = started_step.elapsed().as_millis() as u64,
                     "batch"
                 );
             }
-            // Whatever was committed is acted on even when the prefetch failed.
-            if committed.len() >= ACT_EVERY || fetched.is_err() || shutdown.requested() {
-                act(m, s, caps, &committed).await?;
+            // Whatever was committed is acted on even when a later step failed.
+            let failed = analysis.is_err() || fetch_result.is_err();
+            if committed.len() >= ACT_EVERY || failed || shutdown.requested() {
+                act(m, s, caps, db, &committed).await?;
                 committed.clear();
             }
-            // After a shutdown request, a prefetched batch is dropped: it stays in the folder.
-            next = if shutdown.requested() { None } else { fetched? };
+            analyzed = analysis?;
+            fetched = fetch_result?;
         }
-        act(m, s, caps, &committed).await?;
+        act(m, s, caps, db, &committed).await?;
         if shutdown.requested() {
             return Ok(true);
         }
     }
 }
 
-/// Act on the mailbox for a committed batch.
-async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+/// Act on the mailbox for committed messages, once the database has them on disk.
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+    if dests.is_empty() {
+        return Ok(());
+    }
+    db.sync().await?;
     let pick = |d: Dest| -> Vec<u32> {
         let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
         v.sort_unstable();
@@ -405,6 +479,18 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
         assert_eq!(uid_set(&[4]), "4");
         assert_eq!(uid_set(&[]), "");
+    }
+    #[test]
+    fn batches_shrink_for_large_messages() {
+        let mut b = BatchSizer::new(1000, 16 << 20);
+        assert_eq!(b.next(), 100, "the first batch learns the sizes");
+        b.observe(100, 100 * 2_000);
+        assert_eq!(b.next(), 1000, "small bounces: full batches");
+        b.observe(100, 100 * 4_000_000);
+        assert!(b.next() < 10, "megabyte messages: a few per batch, got {}", b.next());
+        let mut huge = BatchSizer::new(1000, 16 << 20);
+        huge.observe(1, 50 << 20);
+        assert_eq!(huge.next(), 1, "never zero");
     }
     #[test]
     fn backoff_grows_and_caps() {

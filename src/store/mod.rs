@@ -53,6 +53,11 @@ pub struct StoredEvent {
     pub qualification_id: Option<i64>,
     pub qualification: Qualification,
     pub row_status: Option<QualStatus>,
+    /// `email` or `sms`.
+    pub channel: &'static str,
+    pub diagnostic: String,
+    pub delivery_id: Option<String>,
+    pub delivery_log_id: Option<String>,
 }
 
 pub struct Store {
@@ -139,13 +144,14 @@ impl Store {
             self.data_version = dv;
         }
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new(), linker: &self.linker })
+        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new(), counts: HashMap::new(), linker: &self.linker })
     }
 
     pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM message WHERE fingerprint = ?1", [&fingerprint[..]], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?
+            .query_row([&fingerprint[..]], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -159,6 +165,9 @@ pub struct Batch<'a> {
     /// Cache entries created inside this transaction: dropped on rollback.
     pending: Vec<(String, String)>,
     events: Vec<StoredEvent>,
+    /// Occurrences of existing qualification rows seen in this batch: row id → (count, first
+    /// and last event time). Written once per row at commit, not once per event.
+    counts: HashMap<i64, (i64, i64, i64)>,
     linker: &'a crate::linkage::Linker,
 }
 
@@ -232,6 +241,10 @@ impl Batch<'_> {
                 qualification_id: qid,
                 qualification: q,
                 row_status,
+                channel: "email",
+                diagnostic: r.bounce.diagnostic.clone(),
+                delivery_id: link.delivery_id,
+                delivery_log_id: link.delivery_log_id,
             });
             events += 1;
         }
@@ -283,6 +296,10 @@ impl Batch<'_> {
             qualification_id: qid,
             qualification: q,
             row_status,
+            channel: "sms",
+            diagnostic: r.bounce.diagnostic.clone(),
+            delivery_id: None,
+            delivery_log_id: None,
         });
         Ok(Outcome::Recorded {
             kind: r.kind,
@@ -331,12 +348,10 @@ impl Batch<'_> {
             }
         };
         if let Some(c) = cached {
-            self.tx()
-                .prepare_cached(
-                    "UPDATE qualification SET occurrences = MIN(occurrences + 1, 100000),
-                        first_seen = MIN(first_seen, ?2), last_seen = MAX(last_seen, ?2) WHERE id = ?1",
-                )?
-                .execute(params![c.id, event_time])?;
+            let e = self.counts.entry(c.id).or_insert((0, event_time, event_time));
+            e.0 += 1;
+            e.1 = e.1.min(event_time);
+            e.2 = e.2.max(event_time);
             let q = if c.manual { c.qualification } else { verdict_q };
             return Ok((Some(c.id), q, Some(c.status), false));
         }
@@ -366,6 +381,14 @@ impl Batch<'_> {
     }
 
     pub fn commit(mut self) -> Result<Vec<StoredEvent>> {
+        for (id, (n, first, last)) in std::mem::take(&mut self.counts) {
+            self.tx()
+                .prepare_cached(
+                    "UPDATE qualification SET occurrences = MIN(occurrences + ?2, 100000),
+                        first_seen = MIN(first_seen, ?3), last_seen = MAX(last_seen, ?4) WHERE id = ?1",
+                )?
+                .execute(params![id, n, first, last])?;
+        }
         let events = std::mem::take(&mut self.events);
         self.tx.take().expect("batch committed twice").commit()?;
         self.pending.clear();
