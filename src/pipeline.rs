@@ -55,7 +55,24 @@ pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
 }
 
 pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
-    let analysis = analyze(raw)?;
+    let mut analysis = analyze(raw)?;
+    let mut records = records_of(rules, &analysis);
+    // RFC 3834 says the message is an automatic reply, and its prose, read as a bounce, holds
+    // no delivery status: no SMTP reply, no status code, nothing the rules recognise. Exim and
+    // Postfix mark their bounces auto-replied too, but they always say what failed; a notice
+    // that does not is taken at its word (Ignored, never quarantined), not filed To qualify.
+    if let Some(auto) = analysis.as_auto_reply.take() {
+        let no_status = records.iter().all(|r| r.bounce.status.is_empty() && r.bounce.reply_code.is_empty() && !r.verdict.is_qualified());
+        if no_status {
+            analysis.kind = Kind::Autoreply;
+            analysis.bounces = auto;
+            records = records_of(rules, &analysis);
+        }
+    }
+    Ok(Processed { analysis, records })
+}
+
+fn records_of(rules: &RuleSet, analysis: &Analysis) -> Vec<Record> {
     // A message that is not a bounce yields one record that reports no failure.
     let records = if analysis.kind == Kind::NotBounce {
         vec![Record {
@@ -72,5 +89,5 @@ pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
             .map(|(i, b)| Record { index: i + 1, kind: analysis.kind, bounce: b.clone(), verdict: qualify(rules, analysis.kind, b) })
             .collect()
     };
-    Ok(Processed { analysis, records })
+    records
 }

@@ -12,9 +12,13 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// The message says, in its header, that it is an automatic response (RFC 3834).
+pub fn declared(v: &MailView) -> bool {
+    v.header("auto-submitted").unwrap_or("").trim_start().to_ascii_lowercase().starts_with("auto-replied")
+}
+
 pub fn is_autoreply(v: &MailView) -> bool {
-    let auto_submitted = v.header("auto-submitted").unwrap_or("").to_ascii_lowercase();
-    if auto_submitted.starts_with("auto-replied") {
+    if declared(v) {
         return true;
     }
     if v.header("x-autoreply").is_some() || v.header("x-autorespond").is_some() || v.header("x-autoresponder").is_some() {

@@ -32,6 +32,10 @@ pub struct Analysis {
     pub original_headers: String,
     /// Set when only the head of an oversized message was parsed.
     pub truncated: bool,
+    /// For a plain-text bounce that also declares itself an automatic reply (RFC 3834
+    /// `Auto-Submitted: auto-replied`, no delivery report): its reading as an auto-reply, used
+    /// when the text holds no delivery status at all (see `pipeline::process`).
+    pub as_auto_reply: Option<Vec<Bounce>>,
 }
 
 /// A message that could not be read as mail at all.
@@ -105,6 +109,11 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
             }
         }
     }
+    let as_auto_reply = if kind == Kind::Text && v.report_type.is_empty() && autoreply::declared(&v) {
+        autoreply::extract(&v)
+    } else {
+        None
+    };
     for b in &mut bounces {
         if b.time.is_none() {
             b.time = v.date;
@@ -120,6 +129,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         bounces,
         original_headers: v.original_headers,
         truncated,
+        as_auto_reply,
     })
 }
 
