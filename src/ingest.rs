@@ -57,6 +57,11 @@ impl Stats {
     }
 }
 
+/// The default number of analysis threads: one per core.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 /// Analyze messages on up to `threads` threads, keeping their order. The worker threads live
 /// as long as the process: threads spawned per batch would each warm up their own regex caches
 /// and malloc arenas, and memory would grow with the number of batches.
@@ -145,8 +150,7 @@ pub fn record_batch(
         });
     }
     if let Some(h) = hook {
-        let events = batch.events().to_vec();
-        h(&batch, &events)?;
+        h(&batch, batch.events())?;
     }
     batch.commit()?;
     for ((m, r), o) in msgs.iter().zip(results).zip(&outcomes) {

@@ -74,7 +74,7 @@ pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
 
 fn records_of(rules: &RuleSet, analysis: &Analysis) -> Vec<Record> {
     // A message that is not a bounce yields one record that reports no failure.
-    let records = if analysis.kind == Kind::NotBounce {
+    if analysis.kind == Kind::NotBounce {
         vec![Record {
             index: 1,
             kind: Kind::NotBounce,
@@ -88,6 +88,5 @@ fn records_of(rules: &RuleSet, analysis: &Analysis) -> Vec<Record> {
             .enumerate()
             .map(|(i, b)| Record { index: i + 1, kind: analysis.kind, bounce: b.clone(), verdict: qualify(rules, analysis.kind, b) })
             .collect()
-    };
-    records
+    }
 }

@@ -10,10 +10,10 @@
 
 use crate::config::QuarantineConfig;
 use crate::model::{FailureReason, FailureType, Kind};
-use std::collections::HashMap;
 use crate::store::{format_time, QualStatus, Result, StoreError, StoredEvent};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
 
 const DAY: i64 = 86_400;
@@ -294,7 +294,6 @@ fn history(conn: &Connection, address: &str, at: i64, old: Option<QStatus>, new:
 
 /// One address's entry while a batch of events is applied: read once, written once.
 struct Pending<'e> {
-    key: String,
     /// As stored before this batch (`None`: no entry).
     stored: Option<State>,
     current: Option<State>,
@@ -313,22 +312,16 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     order.sort_by_key(|e| (e.event_time, e.id));
     // A batch often carries many events for one address (or a few addresses): each entry is
     // read once, stepped through its events in order, and written once at the end.
-    let mut pending: Vec<Pending<'_>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut pending: HashMap<String, Pending<'_>> = HashMap::new();
     let mut changed = 0;
     for e in order {
         let input = input_of(e.kind, e.qualification.failure_type, e.qualification.reason, e.row_status, &e.diagnostic);
         let k = key(&e.recipient, cfg);
-        let i = match index.get(&k) {
-            Some(i) => *i,
-            None => {
-                let stored = load_state(conn, &k)?;
-                pending.push(Pending { key: k.clone(), current: stored.clone(), stored, last: None, significant: None });
-                index.insert(k, pending.len() - 1);
-                pending.len() - 1
-            }
-        };
-        let entry = &mut pending[i];
+        if !pending.contains_key(&k) {
+            let stored = load_state(conn, &k)?;
+            pending.insert(k.clone(), Pending { current: stored.clone(), stored, last: None, significant: None });
+        }
+        let entry = pending.get_mut(&k).expect("inserted above");
         if entry.current.is_none() && !matches!(input, Input::Failure { .. } | Input::Complaint { .. }) {
             continue; // a success or an ignored error for an unknown address: nothing to keep
         }
@@ -342,13 +335,13 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
         }
         let old_status = entry.current.as_ref().map(|o| o.status);
         if old_status != Some(new.status) {
-            history(conn, &entry.key, e.event_time, old_status, new.status, "event", "inmail", "", Some(e.id))?;
+            history(conn, &k, e.event_time, old_status, new.status, "event", "inmail", "", Some(e.id))?;
         }
         entry.current = Some(new);
         entry.last = Some(e);
         changed += 1;
     }
-    for entry in &pending {
+    for (address, entry) in &pending {
         let (Some(new), Some(last)) = (&entry.current, entry.last) else { continue };
         if entry.stored.as_ref() == Some(new) {
             continue;
@@ -366,7 +359,7 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
                 delivery_log_id = CASE WHEN ?15 THEN ?14 ELSE delivery_log_id END",
         )?
         .execute(params![
-            entry.key,
+            address,
             sig.unwrap_or(last).channel,
             new.status.label(),
             new.error_count,

@@ -190,8 +190,7 @@ pub fn ingest(
             }
         }
     }
-    let events = batch.events().to_vec();
-    stats.quarantine_changes = crate::quarantine::apply_events(batch.tx(), qcfg, &events)? as u64;
+    stats.quarantine_changes = crate::quarantine::apply_events(batch.tx(), qcfg, batch.events())? as u64;
     batch.commit()?;
     Ok(stats)
 }

@@ -58,7 +58,7 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = a.threads.unwrap_or_else(crate::ingest::cores);
     let batch_size = a.batch.max(1);
     let progress = if !a.no_progress && std::io::stderr().is_terminal() {
         let pb = ProgressBar::new_spinner();

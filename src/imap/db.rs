@@ -88,7 +88,7 @@ impl Db {
     /// Start the thread. It ends when every handle is dropped.
     pub fn start(store: Store, rules: RuleSet, cfg: Config) -> anyhow::Result<(Db, std::thread::JoinHandle<()>)> {
         let threads = match cfg.daemon.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => crate::ingest::cores(),
             n => n,
         };
         let (tx, rx) = mpsc::channel();
