@@ -61,10 +61,12 @@ pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
     // no delivery status: no SMTP reply, no status code, nothing the rules recognise. Exim and
     // Postfix mark their bounces auto-replied too, but they always say what failed; a notice
     // that does not is taken at its word (Ignored, never quarantined), not filed To qualify.
+    // Sent by postmaster or MAILER-DAEMON, it names no person who replied and no failure that
+    // could be read: not a bounce.
     if let Some(auto) = analysis.as_auto_reply.take() {
         let no_status = records.iter().all(|r| r.bounce.status.is_empty() && r.bounce.reply_code.is_empty() && !r.verdict.is_qualified());
         if no_status {
-            analysis.kind = Kind::Autoreply;
+            analysis.kind = if auto.is_empty() { Kind::NotBounce } else { Kind::Autoreply };
             analysis.bounces = auto;
             records = records_of(rules, &analysis);
         }

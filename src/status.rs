@@ -34,11 +34,23 @@ pub fn find_reply_code(text: &str) -> Option<&str> {
             && matches!(b[i + 1], b'0'..=b'5')
             && b.get(i + 3).is_none_or(|c| matches!(c, b' ' | b'-' | b'\t' | b')' | b',' | b'.' | b';' | b'"' | b']'))
             && !(b.get(i + 3) == Some(&b'.') && b.get(i + 4).is_some_and(u8::is_ascii_digit))
+            && !labels_a_quantity(&b[..i])
         {
             return Some(&text[i..i + 3]);
         }
     }
     None
+}
+
+/// The number is the value of a field such as "Size (in bytes): 512" or "length=421",
+/// not a server's reply: the word just before it on the same line names a quantity.
+fn labels_a_quantity(before: &[u8]) -> bool {
+    let line = before.rsplit(|&c| c == b'\n').next().unwrap_or_default();
+    let label = line.trim_ascii_end();
+    let label = label.strip_suffix(b":").or_else(|| label.strip_suffix(b"=")).unwrap_or(label).trim_ascii_end();
+    let label = label.strip_suffix(b")").unwrap_or(label);
+    let word = &label[label.iter().rposition(|c| !c.is_ascii_alphabetic()).map_or(0, |p| p + 1)..];
+    [&b"size"[..], b"bytes", b"length"].iter().any(|w| word.eq_ignore_ascii_case(w))
 }
 
 fn digits(b: &[u8]) -> usize {
@@ -104,6 +116,9 @@ mod tests {
         assert_eq!(find_reply_code("said: 421 busy"), Some("421"));
         assert_eq!(find_reply_code("code 5501 x"), None);
         assert_eq!(find_reply_code("5.5.0"), None);
+        assert_eq!(find_reply_code("Size (in bytes): 512"), None);
+        assert_eq!(find_reply_code("message length=421 too long; said: 552 too big"), Some("552"));
+        assert_eq!(find_reply_code("message size too big; said: 552 5.3.4 limit"), Some("552"));
     }
 
     #[test]

@@ -8,8 +8,10 @@ use std::process::Command;
 const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("amazonses-bounce.eml", "dsn", "niaj@example.com", "Soft", "Mailbox full"),
     ("amazonses-complaint.eml", "arf", "olivia@example.com", "Hard", "Refused"),
-    // Auto-Submitted: auto-replied, and nothing in it says what failed: an automatic reply.
-    ("auto-replied-notice.eml", "autoreply", "postmaster@example.de", "Ignored", "Undefined"),
+    // Auto-Submitted: auto-replied, and nothing in it says what failed: an automatic reply by
+    // its author; from postmaster it is a server notice that names nobody: not a bounce.
+    ("auto-replied-helpdesk.eml", "autoreply", "support@example.org", "Ignored", "Undefined"),
+    ("auto-replied-notice.eml", "not-bounce", "", "None", "None"),
     ("apachejames-no-such-user.eml", "text", "rupert@example.com", "Soft", "Refused"),
     ("dsn-blocks-run-together.eml", "dsn", "uma@example.com", "Soft", "Mailbox full"),
     ("dsn-blocks-run-together.eml", "dsn", "victor@example.com", "Hard", "User unknown"),

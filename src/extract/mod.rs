@@ -34,7 +34,8 @@ pub struct Analysis {
     pub truncated: bool,
     /// For a plain-text bounce that also declares itself an automatic reply (RFC 3834
     /// `Auto-Submitted: auto-replied`, no delivery report): its reading as an auto-reply, used
-    /// when the text holds no delivery status at all (see `pipeline::process`).
+    /// when the text holds no delivery status at all (see `pipeline::process`). Empty when the
+    /// author is a system mailbox: then the message is nobody's auto-reply and not a bounce.
     pub as_auto_reply: Option<Vec<Bounce>>,
 }
 
@@ -110,7 +111,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         }
     }
     let as_auto_reply = if kind == Kind::Text && v.report_type.is_empty() && autoreply::declared(&v) {
-        autoreply::extract(&v)
+        Some(autoreply::extract(&v).unwrap_or_default())
     } else {
         None
     };
