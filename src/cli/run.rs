@@ -35,6 +35,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let (_, rules) = super::load_rules(cli)?;
     let store = open_store(&cfg, &a.db)?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
+    db.warm_up();
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let code = rt.block_on(daemon(cli, &cfg, db))?;

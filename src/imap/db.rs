@@ -96,6 +96,34 @@ impl Db {
         Ok((Db { tx, rules: Arc::new(RwLock::new(Arc::new(rules))), threads }, h))
     }
 
+    /// Start the analysis threads and build the extractors' lazily compiled automata now, on a
+    /// thread of their own while the mailboxes connect and log in, rather than inside the first
+    /// batch. The samples are the bundled fixtures, one per kind of message.
+    pub fn warm_up(&self) -> std::thread::JoinHandle<()> {
+        const SAMPLES: [&[u8]; 6] = [
+            include_bytes!("../../fixtures/imap/dsn-user-unknown.eml"),
+            include_bytes!("../../fixtures/imap/dsn-mailbox-full.eml"),
+            include_bytes!("../../fixtures/imap/text-bounce.eml"),
+            include_bytes!("../../fixtures/imap/not-bounce.eml"),
+            include_bytes!("../../fixtures/dialects/unsubscribe.eml"),
+            include_bytes!("../../fixtures/dialects/vacation.eml"),
+        ];
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let threads = self.threads;
+        std::thread::spawn(move || {
+            let msgs: Vec<RawMessage> = SAMPLES
+                .iter()
+                .map(|raw| {
+                    let mut c = crate::source::Collector::new();
+                    c.push(raw);
+                    c.finish("warm-up".into())
+                })
+                .collect();
+            let refs: Vec<&RawMessage> = msgs.iter().collect();
+            analyze_all(&rules, &refs, threads);
+        })
+    }
+
     /// Analyze a fetched batch on the analysis threads (CPU work, off the async runtime).
     pub async fn analyze(&self, msgs: Vec<(u32, RawMessage)>) -> anyhow::Result<Analyzed> {
         let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();

@@ -186,6 +186,8 @@ const ACT_EVERY: usize = 20_000;
 
 /// How many messages the next batch fetches: `batch_size`, unless the messages seen so far are
 /// so large that the batch would exceed `batch_bytes`. The first batch is small, to learn.
+/// The last batches of a pass shrink by halves: after the last FETCH the pipeline still has
+/// to analyze and commit the last batch alone, so a small last batch keeps that tail short.
 struct BatchSizer {
     max: usize,
     bytes: usize,
@@ -198,12 +200,16 @@ impl BatchSizer {
         BatchSizer { max: max.max(1), bytes: bytes.max(1), seen: 0, seen_bytes: 0 }
     }
 
-    fn next(&self) -> usize {
+    /// The size of the next batch, when `remaining` messages are still to fetch.
+    fn next(&self, remaining: usize) -> usize {
+        let first = self.max.min(100);
         if self.seen == 0 {
-            return self.max.min(100);
+            return first.min(remaining);
         }
         let avg = (self.seen_bytes / self.seen).max(1);
-        (self.bytes / avg).clamp(1, self.max)
+        let full = (self.bytes / avg).clamp(1, self.max);
+        let size = if remaining < 2 * full { (remaining / 2).max(first).min(full) } else { full };
+        size.min(remaining)
     }
 
     fn observe(&mut self, messages: usize, bytes: usize) {
@@ -281,7 +287,7 @@ async fn process_pending(
                 analyzed = None;
             }
             let fetch_now = pos < uids.len() && !shutdown.requested();
-            let chunk = &uids[pos..(pos + sizer.next()).min(uids.len())];
+            let chunk = &uids[pos..pos + sizer.next(uids.len() - pos)];
             if !fetch_now && fetched.is_none() && analyzed.is_none() {
                 break;
             }
@@ -483,14 +489,29 @@ mod tests {
     #[test]
     fn batches_shrink_for_large_messages() {
         let mut b = BatchSizer::new(1000, 16 << 20);
-        assert_eq!(b.next(), 100, "the first batch learns the sizes");
+        assert_eq!(b.next(50_000), 100, "the first batch learns the sizes");
         b.observe(100, 100 * 2_000);
-        assert_eq!(b.next(), 1000, "small bounces: full batches");
+        assert_eq!(b.next(50_000), 1000, "small bounces: full batches");
         b.observe(100, 100 * 4_000_000);
-        assert!(b.next() < 10, "megabyte messages: a few per batch, got {}", b.next());
+        assert!(b.next(50_000) < 10, "megabyte messages: a few per batch, got {}", b.next(50_000));
         let mut huge = BatchSizer::new(1000, 16 << 20);
         huge.observe(1, 50 << 20);
-        assert_eq!(huge.next(), 1, "never zero");
+        assert_eq!(huge.next(50_000), 1, "never zero");
+        assert_eq!(BatchSizer::new(1000, 16 << 20).next(7), 7, "never more than what is left");
+    }
+
+    #[test]
+    fn the_last_batches_shrink() {
+        let mut b = BatchSizer::new(1000, 16 << 20);
+        b.observe(100, 100 * 2_000);
+        let (mut left, mut sizes) = (3_900, Vec::new());
+        while left > 0 {
+            let n = b.next(left);
+            assert!(n >= 1 && n <= left);
+            sizes.push(n);
+            left -= n;
+        }
+        assert_eq!(sizes, [1000, 1000, 950, 475, 237, 119, 100, 19]);
     }
     #[test]
     fn backoff_grows_and_caps() {
