@@ -177,8 +177,8 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
-/// Committed messages are moved (flagged, deleted) in one command per destination once this
-/// many have accumulated, and always at the end of a pass. A command that changes a folder costs
+/// Messages are taken in rounds of at most this many; the committed messages of a round are
+/// moved (flagged, deleted) in one command per destination at its end. A command that changes a folder costs
 /// the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus ~60 µs
 /// of CPU per message), so the daemon records a backlog first and moves it in few commands;
 /// the bound keeps the work redone after a crash (refetch, found by fingerprint) small.
@@ -239,11 +239,11 @@ async fn fetch_batch(m: &MailboxConfig, s: &mut ImapSession, chunk: &[u32], uidv
     .await
 }
 
-/// Record and move everything pending. Three batches are in flight at once, as in a
-/// pipeline: batch i is committed (database thread) while batch i+1 is analyzed (analysis
-/// threads) and batch i+2 is fetched (this connection). Committed messages are moved in bulk
-/// (`ACT_EVERY`), after the database is synced. Returns false when fault injection asks to
-/// drop the connection.
+/// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
+/// round three stages run at once, each at its own pace, handing batches on through channels
+/// that hold one batch: this connection fetches, the analysis threads analyze, the database
+/// thread commits. At the end of a round the committed messages are moved in bulk, after the
+/// database is synced. Returns false when fault injection asks to drop the connection.
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -273,66 +273,61 @@ async fn process_pending(
             }
             return Ok(true);
         }
-        handled += uids.len();
-        let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
-        let mut pos = 0;
+        let round = &uids[..uids.len().min(ACT_EVERY)];
+        handled += round.len();
         // Committed, not yet acted on: (uid, destination).
         let mut committed: Vec<(u32, Dest)> = Vec::new();
-        let mut fetched: Option<Vec<(u32, RawMessage)>> = None;
-        let mut analyzed: Option<super::db::Analyzed> = None;
-        loop {
-            if shutdown.requested() {
-                // What is fetched or analyzed but not committed stays in the folder.
-                fetched = None;
-                analyzed = None;
+        let (to_analyze, mut fetched) = tokio::sync::mpsc::channel::<Vec<(u32, RawMessage)>>(1);
+        let (to_record, mut analyzed) = tokio::sync::mpsc::channel::<super::db::Analyzed>(1);
+        let session: &mut ImapSession = s;
+        let fetch = async move {
+            let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
+            let mut pos = 0;
+            while pos < round.len() && !shutdown.requested() {
+                let chunk = &round[pos..pos + sizer.next(round.len() - pos)];
+                let msgs = fetch_batch(m, session, chunk, uidvalidity).await?;
+                pos += chunk.len();
+                sizer.observe(msgs.len(), msgs.iter().map(|(_, r)| r.size as usize).sum());
+                if to_analyze.send(msgs).await.is_err() {
+                    break; // a later stage stopped
+                }
             }
-            let fetch_now = pos < uids.len() && !shutdown.requested();
-            let chunk = &uids[pos..pos + sizer.next(uids.len() - pos)];
-            if !fetch_now && fetched.is_none() && analyzed.is_none() {
-                break;
+            anyhow::Ok(())
+        };
+        let analyze = async move {
+            while let Some(msgs) = fetched.recv().await {
+                if shutdown.requested() {
+                    break; // what is fetched but not committed stays in the folder
+                }
+                if to_record.send(db.analyze(msgs).await?).await.is_err() {
+                    break;
+                }
             }
-            let started_step = Instant::now();
-            let record = async {
-                let Some(batch) = analyzed.take() else { return Ok(None) };
+            anyhow::Ok(())
+        };
+        let (done, last_commit_at, highest) = (&mut committed, &mut last_commit, &mut *last_uid);
+        let record = async move {
+            while let Some(batch) = analyzed.recv().await {
+                if shutdown.requested() {
+                    break; // what is analyzed but not committed stays in the folder
+                }
                 if batch.is_empty() {
-                    return Ok(None); // expunged meanwhile by someone else
+                    continue; // expunged meanwhile by someone else
                 }
                 if let Some(d) = super::fault::delay() {
                     tokio::time::sleep(d).await;
                 }
-                let n = batch.len();
+                let (n, t) = (batch.len(), Instant::now());
                 // The commit: once this returns, every message of the batch is in the database.
-                db.record(&m.name, &m.folder, uidvalidity, batch).await.map(|r| Some((n, r)))
-            };
-            let analyze = async {
-                match fetched.take() {
-                    Some(msgs) => db.analyze(msgs).await.map(Some),
-                    None => Ok(None),
-                }
-            };
-            let fetch = async {
-                if fetch_now {
-                    fetch_batch(m, s, chunk, uidvalidity).await.map(Some)
-                } else {
-                    Ok(None)
-                }
-            };
-            let (recorded, analysis, fetch_result) = tokio::join!(record, analyze, fetch);
-            if fetch_now {
-                pos += chunk.len();
-            }
-            if let Ok(Some(msgs)) = &fetch_result {
-                sizer.observe(msgs.len(), msgs.iter().map(|(_, r)| r.size as usize).sum());
-            }
-            if let Some((n, res)) = recorded? {
-                last_commit = Instant::now();
+                let res = db.record(&m.name, &m.folder, uidvalidity, batch).await?;
+                *last_commit_at = Instant::now();
                 if let Some(max) = res.dests.iter().map(|d| d.0).max() {
-                    *last_uid = (*last_uid).max(max);
+                    *highest = (*highest).max(max);
                 }
                 if super::fault::after_commit() {
-                    return Ok(false);
+                    return anyhow::Ok(false);
                 }
-                committed.extend_from_slice(&res.dests);
+                done.extend_from_slice(&res.dests);
                 tracing::info!(
                     mailbox = %m.name,
                     messages = n,
@@ -341,20 +336,21 @@ async fn process_pending(
                     not_bounce = res.not_bounce,
                     failed = res.failed,
                     records = res.records,
-                    ms = started_step.elapsed().as_millis() as u64,
+                    ms = t.elapsed().as_millis() as u64,
                     "batch"
                 );
             }
-            // Whatever was committed is acted on even when a later step failed.
-            let failed = analysis.is_err() || fetch_result.is_err();
-            if committed.len() >= ACT_EVERY || failed || shutdown.requested() {
-                act(m, s, caps, db, &committed).await?;
-                committed.clear();
-            }
-            analyzed = analysis?;
-            fetched = fetch_result?;
+            anyhow::Ok(true)
+        };
+        let (fetch_result, analysis, recorded) = tokio::join!(fetch, analyze, record);
+        if !recorded? {
+            return Ok(false);
         }
-        act(m, s, caps, db, &committed).await?;
+        // Whatever was committed is acted on even when an earlier stage failed.
+        let acted = act(m, s, caps, db, &committed).await;
+        fetch_result?;
+        analysis?;
+        acted?;
         if shutdown.requested() {
             return Ok(true);
         }
