@@ -52,7 +52,11 @@ impl Fingerprinter {
         Self::default()
     }
     pub fn update(&mut self, bytes: &[u8]) {
-        for piece in bytes.split(|&b| b == b'\r') {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let cut = memchr::memchr(b'\r', rest).unwrap_or(rest.len());
+            let piece = &rest[..cut];
+            rest = &rest[(cut + 1).min(rest.len())..];
             if self.len + piece.len() > Self::BLOCK {
                 self.hasher.update(&self.block[..self.len]);
                 self.len = 0;

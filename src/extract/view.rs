@@ -103,7 +103,8 @@ fn looks_like_mail(raw: &[u8]) -> bool {
 }
 
 fn collect_parts(msg: &Message, v: &mut MailView) {
-    let mut html = Vec::new();
+    // HTML is read only when no text part has anything to say: stripped on demand.
+    let mut html: Vec<&str> = Vec::new();
     for (i, part) in msg.parts.iter().enumerate().take(MAX_PARTS) {
         let (ctype, sub) = part
             .content_type()
@@ -128,7 +129,7 @@ fn collect_parts(msg: &Message, v: &mut MailView) {
                     v.texts.push(bounded(t));
                 }
             }
-            PartType::Html(t) => html.push(strip_html(&bounded(t))),
+            PartType::Html(t) => html.push(t),
             PartType::Binary(b) | PartType::InlineBinary(b) => {
                 if is_report_type(&full) {
                     v.reports.push((full, String::from_utf8_lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
@@ -141,7 +142,7 @@ fn collect_parts(msg: &Message, v: &mut MailView) {
         }
     }
     if v.texts.iter().all(|t| t.trim().is_empty()) {
-        v.texts.extend(html);
+        v.texts.extend(html.into_iter().map(|t| strip_html(&bounded(t))));
     }
 }
 
@@ -160,15 +161,23 @@ fn is_report_type(full: &str) -> bool {
 /// A text part bounded to `MAX_TEXT_PART` bytes, CRLF line ends made LF so paragraph
 /// splitting works the same on mail read from IMAP and from mbox.
 fn bounded(s: &str) -> String {
-    let s = &*s.replace("\r\n", "\n");
-    if s.len() <= MAX_TEXT_PART {
-        return s.to_string();
+    // CRLF → LF at most halves the text: no need to convert more than twice the bound.
+    let s = &s[..floor_char_boundary(s, MAX_TEXT_PART.saturating_mul(2))];
+    let mut out = if memchr::memchr(b'\r', s.as_bytes()).is_some() { s.replace("\r\n", "\n") } else { s.to_string() };
+    out.truncate(floor_char_boundary(&out, MAX_TEXT_PART));
+    out
+}
+
+/// The largest index <= `at` that is a char boundary of `s` (`s.len()` when `at` is beyond).
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
     }
-    let mut end = MAX_TEXT_PART;
+    let mut end = at;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    end
 }
 
 /// The header block of a raw message (up to the first blank line), bounded.
