@@ -220,7 +220,7 @@ fn default_batch() -> usize {
     1000
 }
 fn default_batch_bytes() -> usize {
-    16 * 1024 * 1024
+    8 * 1024 * 1024
 }
 fn default_poll() -> u64 {
     60

@@ -163,9 +163,25 @@ fn is_report_type(full: &str) -> bool {
 fn bounded(s: &str) -> String {
     // CRLF → LF at most halves the text: no need to convert more than twice the bound.
     let s = &s[..floor_char_boundary(s, MAX_TEXT_PART.saturating_mul(2))];
-    let mut out = if memchr::memchr(b'\r', s.as_bytes()).is_some() { s.replace("\r\n", "\n") } else { s.to_string() };
+    let mut out = crlf_to_lf(s);
     out.truncate(floor_char_boundary(&out, MAX_TEXT_PART));
     out
+}
+
+/// `s` with every CRLF made LF (memchr finds the CRs; `str::replace` went byte by byte).
+fn crlf_to_lf(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\r', b) {
+        if b.get(i + 1) == Some(&b'\n') {
+            out.extend_from_slice(&b[start..i]);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&b[start..]);
+    // Removing ASCII bytes from UTF-8 leaves UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The largest index <= `at` that is a char boundary of `s` (`s.len()` when `at` is beyond).
@@ -240,6 +256,26 @@ pub fn strip_html(s: &str) -> String {
         i += 1;
     }
     out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::{bounded, crlf_to_lf, MAX_TEXT_PART};
+
+    #[test]
+    fn crlf_becomes_lf_and_lone_cr_stays() {
+        assert_eq!(crlf_to_lf("a\r\nb\r\n\r\nc\rd\r"), "a\nb\n\nc\rd\r");
+        assert_eq!(crlf_to_lf("é\r\nü"), "é\nü");
+        assert_eq!(crlf_to_lf(""), "");
+    }
+
+    #[test]
+    fn bounded_cuts_on_a_char_boundary() {
+        let long = "é\r\n".repeat(MAX_TEXT_PART);
+        let b = bounded(&long);
+        assert!(b.len() <= MAX_TEXT_PART && b.len() >= MAX_TEXT_PART - 3);
+        assert!(!b.contains('\r'));
+    }
 }
 
 fn utf8_len(first: u8) -> usize {
