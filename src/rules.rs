@@ -183,6 +183,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
         .map_err(|e| vec![RuleError { file: file.into(), rule: None, message: e.to_string().trim_end().to_string() }])?;
     let mut errors = Vec::new();
     let mut rules = Vec::new();
+    let mut checked = Vec::new();
     for raw in parsed.rules {
         let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
         let failure_type = match raw.failure_type.parse::<FailureType>() {
@@ -205,34 +206,34 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
         };
         // Rules read like prose from mail servers: match case-insensitively by default.
         let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
-        // The syntax check gives the operator a position; the build then catches size limits.
-        if let Err(e) = check_syntax(&pattern) {
-            errors.push(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
-            continue;
+        checked.push((raw, pattern, Qualification { failure_type, reason }));
+    }
+    // Building the automata is most of the start-up time of every command: the rules are
+    // built on all cores, and kept (with their errors) in file order.
+    use rayon::prelude::*;
+    let built: Vec<Result<Rule, RuleError>> = checked
+        .into_par_iter()
+        .map(|(raw, pattern, qualification)| {
+            let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
+            // The syntax check gives the operator a position; the build then catches size limits.
+            if let Err(e) = check_syntax(&pattern) {
+                return Err(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
+            }
+            let matcher = matcher_builder(&pattern).build().map_err(|e| err(format!("bad `match` regex: {e}")))?;
+            let status = raw
+                .status
+                .as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|e| err(format!("bad `status` regex: {}", position_hint(&e, 0))))?;
+            Ok(Rule { matcher, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
+        })
+        .collect();
+    for r in built {
+        match r {
+            Ok(rule) => rules.push(rule),
+            Err(e) => errors.push(e),
         }
-        let matcher = match matcher_builder(&pattern).build() {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(err(format!("bad `match` regex: {e}")));
-                continue;
-            }
-        };
-        let status = match raw.status.as_deref().map(Regex::new).transpose() {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(err(format!("bad `status` regex: {}", position_hint(&e, 0))));
-                continue;
-            }
-        };
-        rules.push(Rule {
-            matcher,
-            name: raw.name,
-            file: file.into(),
-            pattern,
-            status,
-            qualification: Qualification { failure_type, reason },
-            description: raw.description,
-        });
     }
     if errors.is_empty() {
         Ok(rules)
