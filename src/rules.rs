@@ -11,7 +11,7 @@
 //! a first match shadows) and whole-list validation (`rules check`).
 
 use crate::model::{FailureReason, FailureType, Qualification};
-use regex::bytes::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 use regex::Regex;
 use serde::Deserialize;
@@ -54,8 +54,10 @@ pub struct Rule {
     pub name: String,
     pub file: String,
     pub pattern: String,
-    /// `pattern` compiled: byte-level, ASCII classes and case folding.
-    pub matcher: regex::bytes::Regex,
+    /// `pattern` compiled: byte-level, ASCII classes and case folding. When `folded`, it is
+    /// compiled for text already in ASCII lower case (see `fold_to_lower`).
+    pub matcher: regex_automata::meta::Regex,
+    pub folded: bool,
     pub status: Option<Regex>,
     pub qualification: Qualification,
     pub description: Option<String>,
@@ -149,9 +151,11 @@ impl RuleSet {
 
     /// First rule whose text pattern and status filter both match.
     pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
-        self.rules
-            .iter()
-            .find(|r| r.matcher.is_match(diagnostic.as_bytes()) && r.status.as_ref().is_none_or(|s| s.is_match(status)))
+        let lower = diagnostic.to_ascii_lowercase();
+        self.rules.iter().find(|r| {
+            let text = if r.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
+            r.matcher.is_match(text) && r.status.as_ref().is_none_or(|s| s.is_match(status))
+        })
     }
 
     /// Every rule whose text pattern and status filter match, in order (one pass of the set
@@ -215,18 +219,24 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
         .into_par_iter()
         .map(|(raw, pattern, qualification)| {
             let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
-            // The syntax check gives the operator a position; the build then catches size limits.
-            if let Err(e) = check_syntax(&pattern) {
-                return Err(err(format!("bad `match` regex: {}", position_hint(&e, 4))));
-            }
-            let matcher = matcher_builder(&pattern).build().map_err(|e| err(format!("bad `match` regex: {e}")))?;
+            // A syntax error names its position in the operator's pattern; the build then catches
+            // size limits.
+            let (matcher, folded) = compile_matcher(&pattern).map_err(|e| {
+                err(format!(
+                    "bad `match` regex: {}",
+                    match e {
+                        MatcherError::Syntax(e) => position_hint(&e, 4),
+                        MatcherError::Build(e) => e,
+                    }
+                ))
+            })?;
             let status = raw
                 .status
                 .as_deref()
                 .map(Regex::new)
                 .transpose()
                 .map_err(|e| err(format!("bad `status` regex: {}", position_hint(&e, 0))))?;
-            Ok(Rule { matcher, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
+            Ok(Rule { matcher, folded, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
         })
         .collect();
     for r in built {
@@ -242,13 +252,70 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
     }
 }
 
-/// ASCII-only classes and case folding (`unicode(false)`) keep each rule a plain byte automaton
-/// the lazy DFA can run: Unicode word boundaries would force the slow NFA on every non-ASCII
-/// diagnostic. Non-ASCII literals in patterns still match, as their UTF-8 bytes.
-fn matcher_builder(pattern: &str) -> RegexBuilder {
-    let mut b = RegexBuilder::new(pattern);
-    b.unicode(false).size_limit(REGEX_SIZE_LIMIT);
-    b
+/// Compile a rule for matching. A case-insensitive pattern is rewritten for text in ASCII
+/// lower case: its case-folded classes (`[Uu][Ss][Ee][Rr]`) become plain literals (`user`), so
+/// the regex engine finds literal prefixes to search for (memchr, Teddy) instead of running
+/// every rule's automaton over the whole diagnostic. `find` lower-cases the diagnostic once.
+/// Patterns that are case-sensitive somewhere (`(?-i)`, `[A-Z]`) are compiled as written.
+fn compile_matcher(pattern: &str) -> Result<(regex_automata::meta::Regex, bool), MatcherError> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map_err(MatcherError::Syntax)?;
+    let (hir, folded) = match fold_to_lower(&hir) {
+        Some(h) => (h, true),
+        None => (hir, false),
+    };
+    let config = regex_automata::meta::Config::new()
+        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+        .utf8_empty(false);
+    let re = regex_automata::meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| MatcherError::Build(e.to_string()))?;
+    Ok((re, folded))
+}
+
+#[derive(Debug)]
+enum MatcherError {
+    Syntax(regex_syntax::Error),
+    Build(String),
+}
+
+/// The same expression for a haystack with no ASCII upper-case letter, or None when there is no
+/// such rewrite: a byte class must hold a letter in both cases or in neither (then the upper
+/// case can go), and a literal must hold no letter at all (a letter outside a class is
+/// case-sensitive).
+fn fold_to_lower(hir: &regex_syntax::hir::Hir) -> Option<regex_syntax::hir::Hir> {
+    use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+        HirKind::Literal(lit) => {
+            if lit.0.iter().any(u8::is_ascii_alphabetic) {
+                return None;
+            }
+            hir.clone()
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let has = |b: u8| c.ranges().iter().any(|r| r.start() <= b && b <= r.end());
+            if (b'a'..=b'z').any(|l| has(l) != has(l.to_ascii_uppercase())) {
+                return None;
+            }
+            let mut c = c.clone();
+            c.difference(&ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]));
+            Hir::class(Class::Bytes(c))
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let has = |ch: char| c.ranges().iter().any(|r| r.start() <= ch && ch <= r.end());
+            if ('a'..='z').any(|l| has(l) != has(l.to_ascii_uppercase())) {
+                return None;
+            }
+            let mut c = c.clone();
+            c.difference(&ClassUnicode::new([ClassUnicodeRange::new('A', 'Z')]));
+            Hir::class(Class::Unicode(c))
+        }
+        HirKind::Repetition(r) => {
+            Hir::repetition(Repetition { min: r.min, max: r.max, greedy: r.greedy, sub: Box::new(fold_to_lower(&r.sub)?) })
+        }
+        HirKind::Capture(c) => Hir::capture(Capture { index: c.index, name: c.name.clone(), sub: Box::new(fold_to_lower(&c.sub)?) }),
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(fold_to_lower).collect::<Option<Vec<_>>>()?),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(fold_to_lower).collect::<Option<Vec<_>>>()?),
+    })
 }
 
 fn set_builder<'a>(patterns: impl Iterator<Item = &'a str>) -> RegexSetBuilder {
@@ -257,10 +324,6 @@ fn set_builder<'a>(patterns: impl Iterator<Item = &'a str>) -> RegexSetBuilder {
     b
 }
 
-/// Parse a rule pattern the way it is compiled (bytes, ASCII classes).
-fn check_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
-    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map(|_| ())
-}
 
 /// The regex crate's message shows the pattern with a caret; `shift` undoes our `(?i)` prefix
 /// in the column it reports, so the position is the one in the user's file.
@@ -286,6 +349,58 @@ fn position_hint(e: &dyn std::fmt::Display, shift: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+/// ASCII-only classes and case folding (`unicode(false)`) keep each rule a plain byte automaton
+/// the lazy DFA can run: Unicode word boundaries would force the slow NFA on every non-ASCII
+/// diagnostic. Non-ASCII literals in patterns still match, as their UTF-8 bytes.
+fn matcher_builder(pattern: &str) -> regex::bytes::RegexBuilder {
+    let mut b = regex::bytes::RegexBuilder::new(pattern);
+    b.unicode(false).size_limit(REGEX_SIZE_LIMIT);
+    b
+}
+
+    #[test]
+    fn folded_matchers_agree_with_case_insensitive_ones() {
+        let rs = RuleSet::load(None).unwrap();
+        assert!(rs.rules().iter().all(|r| r.folded), "every default rule is case-insensitive throughout");
+        let samples = [
+            "550 5.1.1 <Alice@Example.COM>: Recipient address rejected: User unknown in virtual mailbox table",
+            "552 5.2.2 MAILBOX FULL / Quota Exceeded",
+            "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "421 4.4.2 Connection Timed Out; Host Not Found",
+            "The Email Account That You Tried To Reach Is Disabled. Ñandú ÉTÉ",
+            "Mailbox unavailable, account has been DISABLED; SPF Fail; message too LARGE",
+            "",
+        ];
+        for r in rs.rules() {
+            let reference = matcher_builder(&r.pattern).build().unwrap();
+            for s in samples {
+                let lower = s.to_ascii_lowercase();
+                assert_eq!(r.matcher.is_match(lower.as_bytes()), reference.is_match(s.as_bytes()), "rule {} on {s:?}", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn case_sensitive_patterns_are_not_folded() {
+        for (pattern, folds) in [("(?i)user unknown", true), ("(?i)[a-z]+ unknown", true), ("(?i)(?-i)USER", false), ("(?i)x(?-i:[A-Z])", false), ("(?i)5\\.1\\.1", true)] {
+            let (re, folded) = compile_matcher(pattern).unwrap();
+            assert_eq!(folded, folds, "{pattern}");
+            if folded {
+                assert!(re.is_match(b"xx user unknown 5.1.1 abc unknown"), "{pattern}");
+            }
+        }
+        let rs = set(r#"
+[[rule]]
+name = "upper"
+match = '(?-i)USER'
+type = "Hard"
+reason = "User unknown"
+"#)
+        .unwrap();
+        assert!(rs.find("550 USER gone", "").is_some());
+        assert!(rs.find("550 user gone", "").is_none());
+    }
 
     fn set(toml: &str) -> Result<RuleSet, Vec<RuleError>> {
         RuleSet::compile(&[("t.toml".into(), toml.into())])
