@@ -174,8 +174,9 @@ pub struct MailboxConfig {
     /// Messages fetched and recorded per transaction, at most.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
-    /// Bytes of mail per batch, roughly: the batch shrinks when messages are large. Three
-    /// batches are in flight at once (fetched, analyzed, committed), which bounds memory.
+    /// Bytes of mail per batch, roughly: the batch shrinks when messages are large. Fetch,
+    /// analysis and commit each hold a batch and one waits between stages: up to five batches
+    /// are in memory, which this bounds.
     #[serde(default = "default_batch_bytes")]
     pub batch_bytes: usize,
     /// Seconds between polls when IDLE is off or not supported.

@@ -127,11 +127,7 @@ fn collapse(s: &str) -> String {
         }
         out.push_str(part);
         if out.len() >= MAX_TEXT {
-            let mut end = MAX_TEXT;
-            while !out.is_char_boundary(end) {
-                end -= 1;
-            }
-            out.truncate(end);
+            crate::bounds::truncate(&mut out, MAX_TEXT);
             break;
         }
     }

@@ -119,8 +119,8 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         if b.time.is_none() {
             b.time = v.date;
         }
-        bound(&mut b.diagnostic, 4096);
-        bound(&mut b.recipient, 320);
+        crate::bounds::truncate(&mut b.diagnostic, 4096);
+        crate::bounds::truncate(&mut b.recipient, 320);
     }
     Ok(Analysis {
         kind,
@@ -134,15 +134,6 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     })
 }
 
-fn bound(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-}
 
 /// RFC 5322 / RFC 3339 date → unix seconds.
 pub fn parse_date(s: &str) -> Option<i64> {

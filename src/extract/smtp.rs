@@ -53,10 +53,7 @@ fn canon(s: &str) -> &'static str {
 /// The last SMTP command named in `text` (the one the error answered), or "".
 /// Scans at most the first 64 KiB.
 pub fn command(text: &str) -> &'static str {
-    let mut end = text.len().min(64 * 1024);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = crate::bounds::floor_char_boundary(text, 64 * 1024);
     let mut last = "";
     for c in COMMAND.captures_iter(text[..end].as_bytes()) {
         let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));

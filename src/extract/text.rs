@@ -375,10 +375,7 @@ pub fn block_at(text: &str, pos: usize) -> String {
     let start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let rest = &text[start..];
     let end = rest.find("\n\n").or_else(|| rest.find("\r\n\r\n")).unwrap_or(rest.len()).min(4096);
-    let mut end = end.min(rest.len());
-    while !rest.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = crate::bounds::floor_char_boundary(rest, end);
     rest[..end].to_string()
 }
 

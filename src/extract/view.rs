@@ -161,10 +161,11 @@ fn is_report_type(full: &str) -> bool {
 /// A text part bounded to `MAX_TEXT_PART` bytes, CRLF line ends made LF so paragraph
 /// splitting works the same on mail read from IMAP and from mbox.
 fn bounded(s: &str) -> String {
+    use crate::bounds::floor_char_boundary;
     // CRLF → LF at most halves the text: no need to convert more than twice the bound.
     let s = &s[..floor_char_boundary(s, MAX_TEXT_PART.saturating_mul(2))];
     let mut out = crlf_to_lf(s);
-    out.truncate(floor_char_boundary(&out, MAX_TEXT_PART));
+    crate::bounds::truncate(&mut out, MAX_TEXT_PART);
     out
 }
 
@@ -182,18 +183,6 @@ fn crlf_to_lf(s: &str) -> String {
     out.extend_from_slice(&b[start..]);
     // Removing ASCII bytes from UTF-8 leaves UTF-8.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// The largest index <= `at` that is a char boundary of `s` (`s.len()` when `at` is beyond).
-fn floor_char_boundary(s: &str, at: usize) -> usize {
-    if at >= s.len() {
-        return s.len();
-    }
-    let mut end = at;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    end
 }
 
 /// The header block of a raw message (up to the first blank line), bounded.

@@ -99,7 +99,7 @@ impl Db {
     /// Start the analysis threads and build the extractors' lazily compiled automata now, on a
     /// thread of their own while the mailboxes connect and log in, rather than inside the first
     /// batch. The samples are the bundled fixtures, one per kind of message.
-    pub fn warm_up(&self) -> std::thread::JoinHandle<()> {
+    pub fn warm_up(&self) {
         const SAMPLES: [&[u8]; 6] = [
             include_bytes!("../../fixtures/imap/dsn-user-unknown.eml"),
             include_bytes!("../../fixtures/imap/dsn-mailbox-full.eml"),
@@ -108,8 +108,7 @@ impl Db {
             include_bytes!("../../fixtures/dialects/unsubscribe.eml"),
             include_bytes!("../../fixtures/dialects/vacation.eml"),
         ];
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let threads = self.threads;
+        let (rules, threads) = (self.rules(), self.threads);
         std::thread::spawn(move || {
             let msgs: Vec<RawMessage> = SAMPLES
                 .iter()
@@ -121,13 +120,17 @@ impl Db {
                 .collect();
             let refs: Vec<&RawMessage> = msgs.iter().collect();
             analyze_all(&rules, &refs, threads);
-        })
+        });
+    }
+
+    /// The rules in force now (a reload replaces them; whoever holds these keeps them).
+    fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Analyze a fetched batch on the analysis threads (CPU work, off the async runtime).
     pub async fn analyze(&self, msgs: Vec<(u32, RawMessage)>) -> anyhow::Result<Analyzed> {
-        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let threads = self.threads;
+        let (rules, threads) = (self.rules(), self.threads);
         tokio::task::spawn_blocking(move || {
             let refs: Vec<&RawMessage> = msgs.iter().map(|(_, m)| m).collect();
             let results = analyze_all(&rules, &refs, threads);
