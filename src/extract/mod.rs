@@ -8,6 +8,7 @@ pub mod autoreply;
 pub mod dialect;
 pub mod dsn;
 pub mod fields;
+pub mod mime;
 pub mod smtp;
 pub mod text;
 pub mod view;

@@ -2,7 +2,8 @@
 //! text, machine-readable report parts, and the returned original message's headers.
 //! Built once per message; attachments other than reports are never decoded into text.
 
-use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use super::mime::{self, Body, Part};
+use mail_parser::{GetHeader, HeaderName, MessageParser};
 
 /// Most bytes of any one text part that extraction looks at: diagnostics sit at the top.
 const MAX_TEXT_PART: usize = 256 * 1024;
@@ -39,17 +40,20 @@ impl MailView {
     }
 }
 
-/// Structured parsing only for the headers extraction reads; every other header (Received
-/// above all, the costliest) stays raw text.
+/// Structured parsing only for the headers extraction reads and those the MIME walk needs;
+/// every other header (Received above all, the costliest) is skipped: its raw bytes are read
+/// back through `headers_raw`, so a decoded copy would be made for nothing.
 static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
     MessageParser::new()
-        .with_mime_headers()
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
         .header_date(HeaderName::Date)
         .header_address(HeaderName::From)
         .header_address(HeaderName::To)
         .header_text(HeaderName::Subject)
         .header_id(HeaderName::MessageId)
-        .default_header_raw()
+        .default_header_ignore()
 });
 
 /// Parse raw bytes into a view. `None` when the bytes hold no RFC 5322 header at all.
@@ -57,21 +61,28 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     if !looks_like_mail(raw) {
         return None;
     }
-    // The MIME parser is third-party code fed hostile bytes: an internal assertion of its own
+    // The MIME walk runs third-party code fed hostile bytes: an internal assertion of its own
     // (seen under fuzzing) must cost this one message, never the batch.
-    let msg = std::panic::catch_unwind(|| PARSER.parse(raw)).ok()??;
+    let parts = std::panic::catch_unwind(|| mime::walk(&PARSER, raw, MAX_PARTS)).ok()??;
+    let top = &parts[0].headers;
     let mut v = MailView::default();
-    v.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
-    v.to = msg.to().map(|a| a.iter().filter_map(|a| a.address()).map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_default();
-    v.subject = msg.subject().unwrap_or("").to_string();
-    v.message_id = msg.message_id().unwrap_or("").to_string();
-    v.date = msg.date().map(|d| d.to_timestamp());
-    if let Some(ct) = msg.content_type() {
+    let address = |name: &HeaderName| top.header_value(name).and_then(|a| a.as_address());
+    v.from = address(&HeaderName::From).and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
+    v.to = address(&HeaderName::To).map(|a| a.iter().filter_map(|a| a.address()).map(|s| s.to_ascii_lowercase()).collect()).unwrap_or_default();
+    v.subject = top.header_value(&HeaderName::Subject).and_then(|h| h.as_text()).unwrap_or("").to_string();
+    v.message_id = top.header_value(&HeaderName::MessageId).and_then(|h| h.as_text()).unwrap_or("").to_string();
+    v.date = top.header_value(&HeaderName::Date).and_then(|h| h.as_datetime()).map(|d| d.to_timestamp());
+    if let Some(ct) = parts[0].content_type() {
         v.content_type = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("")).to_ascii_lowercase();
         v.report_type = ct.attribute("report-type").unwrap_or("").to_ascii_lowercase();
     }
-    v.headers = msg.headers_raw().take(500).map(|(n, val)| (n.to_ascii_lowercase(), unfold(val))).collect();
-    collect_parts(&msg, &mut v);
+    v.headers = top
+        .iter()
+        .filter_map(|h| Some((h.name.as_str(), std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?)))
+        .take(500)
+        .map(|(n, val)| (n.to_ascii_lowercase(), unfold(val)))
+        .collect();
+    collect_parts(&parts, &mut v);
     if v.texts.iter().all(|t| t.trim().is_empty()) && v.reports.is_empty() {
         // Broken MIME (a boundary parameter on an unfolded line, say) leaves no readable part:
         // the raw body is still the best prose there is.
@@ -102,23 +113,23 @@ fn looks_like_mail(raw: &[u8]) -> bool {
     }
 }
 
-fn collect_parts(msg: &Message, v: &mut MailView) {
+fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
     // HTML is read only when no text part has anything to say: stripped on demand.
     let mut html: Vec<&str> = Vec::new();
-    for (i, part) in msg.parts.iter().enumerate().take(MAX_PARTS) {
+    for (i, part) in parts.iter().enumerate() {
         let (ctype, sub) = part
             .content_type()
             .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
             .unwrap_or_else(|| ("text".into(), "plain".into()));
         let full = format!("{ctype}/{sub}");
         match &part.body {
-            PartType::Multipart(_) => {}
-            PartType::Message(m) => {
+            Body::Multipart => {}
+            Body::Message(m) => {
                 if v.original_headers.is_empty() {
-                    v.original_headers = header_block(m.raw_message());
+                    v.original_headers = header_block(m);
                 }
             }
-            PartType::Text(t) => {
+            Body::Text(t) => {
                 if is_report_type(&full) {
                     v.reports.push((full, bounded(t)));
                 } else if sub == "rfc822-headers" || full == "message/rfc822-headers" {
@@ -129,8 +140,8 @@ fn collect_parts(msg: &Message, v: &mut MailView) {
                     v.texts.push(bounded(t));
                 }
             }
-            PartType::Html(t) => html.push(t),
-            PartType::Binary(b) | PartType::InlineBinary(b) => {
+            Body::Html(t) => html.push(t),
+            Body::Binary(b) => {
                 if is_report_type(&full) {
                     v.reports.push((full, String::from_utf8_lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
                 } else if full == "text/rfc822-headers" || full == "message/rfc822-headers" || full == "message/rfc822" {
