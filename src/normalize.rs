@@ -4,6 +4,7 @@
 //! SMTP reply codes (550) and enhanced status codes (5.1.1) are kept: they carry meaning.
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::{hybrid, Anchored, Input, MatchKind};
 use std::sync::LazyLock;
 
 /// Longest Text kept; a diagnostic is a line or two, anything longer is noise.
@@ -36,8 +37,8 @@ fn alternatives() -> Vec<String> {
     ]
 }
 
-/// All classes as one alternation: finds the next variable token (a plain DFA search, no
-/// capture groups, which would need a slower engine).
+/// All classes as one alternation: the reference definition of the token scan, and its
+/// fallback should the automaton below give up on some input.
 /// Byte-level with ASCII classes: a small automaton, quick to warm up. Every class ends on an
 /// ASCII byte or the end of the text, so matches always fall on character boundaries.
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
@@ -45,8 +46,8 @@ static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     RegexBuilder::new(&alts.join("|")).unicode(false).build().expect("normalizer pattern")
 });
 
-/// Each class anchored on its own: tells which class a found token belongs to. The first class
-/// matching the whole token is the one the alternation chose (leftmost-first semantics).
+/// Each class anchored on its own: tells which class a token found by `TOKEN` belongs to. The
+/// first class matching the whole token is the one the alternation chose (leftmost-first).
 static CLASS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSetBuilder::new(alternatives().iter().map(|a| format!("^(?:{a})$")))
         .unicode(false)
@@ -54,23 +55,91 @@ static CLASS: LazyLock<RegexSet> = LazyLock::new(|| {
         .expect("normalizer classes")
 });
 
+/// The classes as one multi-pattern lazy DFA, searched anchored at each position that can start
+/// a token: the match gives the token's end and its class (the pattern) at once. Same semantics
+/// as `TOKEN` + `CLASS` (leftmost-first, patterns in priority order); a diagnostic is mostly
+/// plain words, and an unanchored search per word, then a set match per token, cost more than
+/// the whole scan.
+struct Scanner {
+    dfa: hybrid::dfa::DFA,
+    /// Bytes at which some class can start, whatever precedes them.
+    starts: [bool; 256],
+}
+
+static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
+    let dfa = hybrid::dfa::DFA::builder()
+        .configure(hybrid::dfa::DFA::config().match_kind(MatchKind::LeftmostFirst))
+        .syntax(regex_automata::util::syntax::Config::new().unicode(false).utf8(false))
+        .build_many(&alternatives())
+        .expect("normalizer automaton");
+    let mut starts = [false; 256];
+    let mut cache = dfa.create_cache();
+    for b in 0..=255u8 {
+        // Preceded by nothing, by a word byte, by a non-word byte: the \b contexts.
+        starts[b as usize] = [&[b][..], &[b'a', b], &[b' ', b]].iter().any(|hay| {
+            let input = Input::new(*hay).range(hay.len() - 1..).anchored(Anchored::Yes);
+            match dfa.start_state_forward(&mut cache, &input) {
+                Ok(sid) => dfa.next_state(&mut cache, sid, b).map_or(true, |next| !next.is_dead()),
+                Err(_) => true,
+            }
+        });
+    }
+    Scanner { dfa, starts }
+});
+
+thread_local! {
+    static CACHE: std::cell::RefCell<Option<hybrid::dfa::Cache>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Calls `f(start, end, class)` for every token of `hay`, left to right, until it returns false.
+fn scan(hay: &[u8], mut f: impl FnMut(usize, usize, usize) -> bool) {
+    let sc = &*SCANNER;
+    CACHE.with(|c| {
+        let mut slot = c.borrow_mut();
+        let cache = slot.get_or_insert_with(|| sc.dfa.create_cache());
+        let mut i = 0;
+        while i < hay.len() {
+            if !sc.starts[hay[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let input = Input::new(hay).range(i..).anchored(Anchored::Yes);
+            match sc.dfa.try_search_fwd(cache, &input) {
+                Ok(Some(m)) if m.offset() > i => {
+                    if !f(i, m.offset(), m.pattern().as_usize()) {
+                        return;
+                    }
+                    i = m.offset();
+                }
+                Ok(_) => i += 1,
+                Err(_) => {
+                    // The lazy DFA gave up (cache thrashing on hostile input): the rest with
+                    // the reference regexes.
+                    while let Some(m) = TOKEN.find_at(hay, i) {
+                        let class = CLASS.matches(m.as_bytes()).iter().next().unwrap_or(KINDS.len() - 1);
+                        if !f(m.start(), m.end(), class) {
+                            return;
+                        }
+                        i = m.end();
+                    }
+                    return;
+                }
+            }
+        }
+    });
+}
+
 /// Normalize a raw diagnostic into its Text template.
 pub fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(MAX_TEXT) + 16);
     let mut last = 0;
-    for m in TOKEN.find_iter(raw.as_bytes()) {
-        let (Some(before), Some(tok)) = (raw.get(last..m.start()), raw.get(m.start()..m.end())) else {
-            continue; // not on character boundaries (cannot happen with ASCII-bounded classes)
+    scan(raw.as_bytes(), |start, end, class| {
+        let (Some(before), Some(tok)) = (raw.get(last..start), raw.get(start..end)) else {
+            return true; // not on character boundaries (cannot happen with ASCII-bounded classes)
         };
         out.push_str(before);
-        last = m.end();
-        // Plain words are by far the most common token and only the last class allows them.
-        let class = if tok.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            "word"
-        } else {
-            CLASS.matches(tok.as_bytes()).iter().next().map(|i| KINDS[i]).unwrap_or("word")
-        };
-        match class {
+        last = end;
+        match KINDS[class] {
             "email" => out.push('*'),
             "url" => out.push_str("#URL#"),
             "date" => out.push_str("#DATE#"),
@@ -81,10 +150,8 @@ pub fn normalize(raw: &str) -> String {
             "host" => out.push_str("#HOST#"),
             _ => push_word(&mut out, tok),
         }
-        if out.len() > 4 * MAX_TEXT {
-            break;
-        }
-    }
+        out.len() <= 4 * MAX_TEXT
+    });
     if last < raw.len() && out.len() <= 4 * MAX_TEXT {
         out.push_str(&raw[last..]);
     }
@@ -137,6 +204,77 @@ fn collapse(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::normalize;
+
+    /// The token scan as it was first written (one unanchored search per token, then the class
+    /// set): the automaton scan must give the same Text.
+    fn reference(raw: &str) -> String {
+        use super::{collapse, push_word, CLASS, KINDS, MAX_TEXT, TOKEN};
+        let mut out = String::new();
+        let mut last = 0;
+        for m in TOKEN.find_iter(raw.as_bytes()) {
+            let (Some(before), Some(tok)) = (raw.get(last..m.start()), raw.get(m.start()..m.end())) else { continue };
+            out.push_str(before);
+            last = m.end();
+            let class = if tok.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                "word"
+            } else {
+                CLASS.matches(tok.as_bytes()).iter().next().map(|i| KINDS[i]).unwrap_or("word")
+            };
+            match class {
+                "email" => out.push('*'),
+                "url" => out.push_str("#URL#"),
+                "date" => out.push_str("#DATE#"),
+                "time" => out.push_str("#TIME#"),
+                "ip" => out.push_str("#IP#"),
+                "phone" => out.push_str("#PHONE#"),
+                "status" => out.push_str(tok),
+                "host" => out.push_str("#HOST#"),
+                _ => push_word(&mut out, tok),
+            }
+            if out.len() > 4 * MAX_TEXT {
+                break;
+            }
+        }
+        if last < raw.len() && out.len() <= 4 * MAX_TEXT {
+            out.push_str(&raw[last..]);
+        }
+        collapse(&out)
+    }
+
+    #[test]
+    fn automaton_scan_agrees_with_the_reference() {
+        let mut samples: Vec<String> = Vec::new();
+        // Every line of every fixture: real diagnostics, headers, addresses, dates.
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(text) = std::fs::read(&p) {
+                    samples.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
+                }
+            }
+        }
+        assert!(samples.len() > 1000);
+        // And random strings over the bytes the classes care about.
+        let alphabet: Vec<char> = "aZx09 5.1.1:-+@/_<>[]()'#=?,;\t\néhtpsf:JanMon".chars().collect();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let mut s = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            samples.push(s);
+        }
+        for s in &samples {
+            assert_eq!(normalize(s), reference(s), "for {s:?}");
+        }
+    }
 
     #[test]
     fn addresses_become_star() {
