@@ -7,7 +7,7 @@
 
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::parsers::MessageStream;
-use mail_parser::{ContentType, GetHeader, Header, HeaderName, HeaderValue, MessageParser};
+use mail_parser::{ContentType, GetHeader, Header, HeaderName, HeaderValue};
 use std::borrow::Cow;
 
 /// Deepest multipart nesting walked; a deeper multipart is kept as an opaque part.
@@ -75,9 +75,8 @@ struct Level {
     in_digest: bool,
 }
 
-/// Walk `raw` with `parser`'s header settings, stopping after `max_parts` parts. `None` when
-/// there is no header at all.
-pub fn walk<'x>(parser: &MessageParser, raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
+/// Walk `raw`, stopping after `max_parts` parts. `None` when there is no header at all.
+pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
     let mut stream = MessageStream::new(raw);
     let mut parts: Vec<Part<'x>> = Vec::new();
     let mut stack: Vec<Level> = Vec::new();
@@ -85,10 +84,13 @@ pub fn walk<'x>(parser: &MessageParser, raw: &'x [u8], max_parts: usize) -> Opti
     let mut headers: Vec<Header<'x>> = Vec::new();
 
     'outer: while parts.len() < max_parts {
-        if !stream.parse_headers(parser, &mut headers) {
+        let mut pos = stream.offset();
+        let complete = parse_headers(raw, &mut pos, &mut headers);
+        stream.skip_bytes(pos - stream.offset());
+        if !complete {
             break;
         }
-        let offset_body = stream.offset();
+        let offset_body = pos;
         let ct = headers.header_value(&HeaderName::ContentType).and_then(|c| c.as_content_type());
         let mut mime = classify(ct, level.in_digest);
 
@@ -117,7 +119,7 @@ pub fn walk<'x>(parser: &MessageParser, raw: &'x [u8], max_parts: usize) -> Opti
         };
         let (end, mut bytes) = match cte {
             Cte::Base64 => stream.decode_base64_mime(boundary),
-            Cte::QuotedPrintable => stream.decode_quoted_printable_mime(boundary),
+            Cte::QuotedPrintable => quoted_printable_part(&mut stream, boundary),
             Cte::None => plain_part(&mut stream, boundary),
         };
         if end == usize::MAX {
@@ -192,6 +194,227 @@ pub fn walk<'x>(parser: &MessageParser, raw: &'x [u8], max_parts: usize) -> Opti
     Some(parts)
 }
 
+type FieldParser<'x> = fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
+
+/// The header fields extraction and the walk read, with the parser of each; every other field
+/// is kept as a name and a raw byte range, never decoded.
+fn field_parser<'x>(key: &[u8]) -> Option<(HeaderName<'x>, FieldParser<'x>)> {
+    Some(match key {
+        b"content-type" => (HeaderName::ContentType, |s| s.parse_content_type()),
+        b"content-disposition" => (HeaderName::ContentDisposition, |s| s.parse_content_type()),
+        b"content-transfer-encoding" => (HeaderName::ContentTransferEncoding, |s| s.parse_unstructured()),
+        b"from" => (HeaderName::From, |s| s.parse_address()),
+        b"to" => (HeaderName::To, |s| s.parse_address()),
+        b"subject" => (HeaderName::Subject, |s| s.parse_unstructured()),
+        b"message-id" => (HeaderName::MessageId, |s| s.parse_id()),
+        b"date" => (HeaderName::Date, |s| s.parse_date()),
+        _ => return None,
+    })
+}
+
+/// One header block from `*pos`: mail-parser's `parse_headers` (same fields, same offsets, same
+/// tolerance of broken lines) with lines found by `memchr` instead of byte by byte, which made
+/// it the costliest step of the walk. Returns false when the input ends inside the block.
+fn parse_headers<'x>(raw: &'x [u8], pos: &mut usize, out: &mut Vec<Header<'x>>) -> bool {
+    const MAX_NAME: usize = 34;
+    loop {
+        // Blank line (end of the block), or the first byte of a field name.
+        loop {
+            match raw.get(*pos) {
+                None => return false,
+                Some(b'\n') => {
+                    *pos += 1;
+                    return true;
+                }
+                Some(c) if c.is_ascii_whitespace() => *pos += 1,
+                Some(_) => break,
+            }
+        }
+        let field = *pos;
+        // The name runs to the first colon after a non-blank byte; a line break first means no
+        // field at all. Blanks inside the name are not part of its key.
+        let (mut first, mut last) = (usize::MAX, 0);
+        let mut key = [0u8; MAX_NAME];
+        let mut key_len = 0;
+        let mut broken = false;
+        while let Some(&c) = raw.get(*pos) {
+            *pos += 1;
+            match c {
+                b':' if first != usize::MAX => break,
+                b':' => {}
+                b'\n' => {
+                    broken = true;
+                    break;
+                }
+                c if !c.is_ascii_whitespace() => {
+                    if first == usize::MAX {
+                        first = *pos - 1;
+                    }
+                    last = *pos;
+                    if let Some(k) = key.get_mut(key_len) {
+                        *k = c.to_ascii_lowercase();
+                    }
+                    key_len += 1;
+                }
+                _ => {}
+            }
+        }
+        if broken || first == usize::MAX {
+            if *pos >= raw.len() {
+                return false;
+            }
+            continue;
+        }
+        let start = *pos;
+        let parser = if key_len <= MAX_NAME { field_parser(&key[..key_len]) } else { None };
+        let (name, value) = match parser {
+            Some((name, parse)) => {
+                let mut s = MessageStream::new(raw);
+                s.skip_bytes(start);
+                let value = parse(&mut s);
+                *pos = s.offset();
+                (name, value)
+            }
+            None => {
+                // Skip the value: up to a line break not followed by a folding blank.
+                loop {
+                    match memchr::memchr(b'\n', &raw[*pos..]) {
+                        Some(i) => {
+                            *pos += i + 1;
+                            if matches!(raw.get(*pos), Some(b' ' | b'\t')) {
+                                *pos += 1;
+                                continue;
+                            }
+                        }
+                        None => *pos = raw.len(),
+                    }
+                    break;
+                }
+                (HeaderName::Other(String::from_utf8_lossy(&raw[first..last])), HeaderValue::Empty)
+            }
+        };
+        out.push(Header { name, value, offset_field: field as u32, offset_start: start as u32, offset_end: *pos as u32 });
+    }
+}
+
+/// A quoted-printable part, up to the boundary: mail-parser's `decode_quoted_printable_mime`,
+/// result for result (its quirks included), with runs of ordinary bytes copied at once instead
+/// of pushed one by one. Returns the end offset (`usize::MAX` when a boundary was expected and
+/// not found, or on `==`; the stream is then left where it was) and the decoded bytes.
+fn quoted_printable_part<'x>(stream: &mut MessageStream<'x>, boundary: &[u8]) -> (usize, Cow<'x, [u8]>) {
+    use mail_parser::decoders::quoted_printable::HEX_MAP;
+    /// Bytes the state machine must see one by one.
+    static SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        t[b'=' as usize] = true;
+        t[b'\n' as usize] = true;
+        t[b'\r' as usize] = true;
+        t[b'-' as usize] = true;
+        t
+    };
+    #[derive(PartialEq)]
+    enum State {
+        None,
+        Eq,
+        Hex1(i8),
+    }
+    let start = stream.offset();
+    let data = stream.bytes(start..stream.len());
+    let mut buf: Vec<u8> = Vec::with_capacity(data.len());
+    let mut state = State::None;
+    let (mut last, mut before_last) = (0u8, 0u8);
+    let mut ws_count = 0usize;
+    let mut end_pos = 0usize;
+    let mut crlf: &[u8] = b"\n";
+    let mut i = 0;
+    while i < data.len() {
+        if state == State::None && !SPECIAL[data[i] as usize] {
+            // A run of ordinary bytes: copied whole; trailing blanks counted for removal at
+            // the line end.
+            let run_end = data[i..].iter().position(|&b| SPECIAL[b as usize]).map_or(data.len(), |n| i + n);
+            let run = &data[i..run_end];
+            buf.extend_from_slice(run);
+            let trailing = run.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+            ws_count = if trailing == run.len() { ws_count + trailing } else { trailing };
+            before_last = if run.len() >= 2 { run[run.len() - 2] } else { last };
+            last = run[run.len() - 1];
+            i = run_end;
+            continue;
+        }
+        let ch = data[i];
+        i += 1;
+        match ch {
+            b'=' => {
+                if state == State::None {
+                    state = State::Eq;
+                } else {
+                    return (usize::MAX, Cow::Borrowed(b""));
+                }
+            }
+            b'\n' => {
+                end_pos = if last == b'\r' { i - 2 } else { i - 1 };
+                if state == State::Eq {
+                    state = State::None;
+                } else {
+                    buf.truncate(buf.len() - ws_count);
+                    buf.extend_from_slice(crlf);
+                }
+                ws_count = 0;
+            }
+            b'\r' => crlf = b"\r\n",
+            b'-' if !boundary.is_empty() && last == b'-' && data[i..].starts_with(boundary) => {
+                i += boundary.len();
+                if before_last == b'\n' {
+                    // (mail-parser subtracts without a check; in release builds an underflow
+                    // wraps and truncates nothing, which is what this does.)
+                    if let Some(n) = buf.len().checked_sub(crlf.len() + 1) {
+                        buf.truncate(n);
+                    }
+                } else {
+                    buf.truncate(buf.len().saturating_sub(1));
+                    end_pos = i - boundary.len() - 2;
+                }
+                stream.skip_bytes(i);
+                return (start + end_pos, Cow::Owned(buf));
+            }
+            _ => match state {
+                State::None => {
+                    ws_count = if ch.is_ascii_whitespace() { ws_count + 1 } else { 0 };
+                    buf.push(ch);
+                }
+                State::Eq => {
+                    let h = HEX_MAP[ch as usize];
+                    if h != -1 {
+                        state = State::Hex1(h);
+                    } else if !ch.is_ascii_whitespace() {
+                        state = State::None;
+                        buf.extend_from_slice(&[b'=', ch]);
+                        ws_count = 0;
+                    }
+                }
+                State::Hex1(h1) => {
+                    let h2 = HEX_MAP[ch as usize];
+                    state = State::None;
+                    if h2 != -1 {
+                        buf.push(((h1 as u8) << 4) | h2 as u8);
+                    } else {
+                        buf.extend_from_slice(&[b'=', last, ch]);
+                    }
+                    ws_count = 0;
+                }
+            },
+        }
+        before_last = last;
+        last = ch;
+    }
+    if boundary.is_empty() {
+        stream.skip_bytes(data.len());
+        (start + data.len(), Cow::Owned(buf))
+    } else {
+        (usize::MAX, Cow::Owned(buf))
+    }
+}
+
 /// A part without transfer encoding, up to the boundary: mail-parser's `mime_part`, with the
 /// boundary found by `memmem` instead of byte by byte. Returns the end offset (`usize::MAX`
 /// when a boundary was expected and not found; the stream is then left where it was) and the
@@ -229,16 +452,93 @@ fn plain_part<'x>(stream: &mut MessageStream<'x>, boundary: &[u8]) -> (usize, Co
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mail_parser::{MimeHeaders, PartType};
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
 
     fn parser() -> MessageParser {
         MessageParser::new().with_mime_headers().default_header_raw()
     }
 
+    /// Header fields as mail-parser reads them: same names (by key), values and offsets.
+    fn same_headers(raw: &[u8]) {
+        let p = MessageParser::new()
+            .header_content_type(HeaderName::ContentType)
+            .header_content_type(HeaderName::ContentDisposition)
+            .header_text(HeaderName::ContentTransferEncoding)
+            .header_date(HeaderName::Date)
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::To)
+            .header_text(HeaderName::Subject)
+            .header_id(HeaderName::MessageId)
+            .default_header_ignore();
+        let mut theirs = Vec::new();
+        let their_end = mail_parser::parsers::MessageStream::new(raw).parse_headers(&p, &mut theirs);
+        let (mut pos, mut ours) = (0, Vec::new());
+        let our_end = parse_headers(raw, &mut pos, &mut ours);
+        assert_eq!(our_end, their_end, "{:?}", String::from_utf8_lossy(raw));
+        assert_eq!(ours.len(), theirs.len(), "{:?}", String::from_utf8_lossy(raw));
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(a.name.as_str().to_ascii_lowercase(), b.name.as_str().to_ascii_lowercase());
+            assert_eq!(a.value, b.value);
+            assert_eq!((a.offset_field, a.offset_start, a.offset_end), (b.offset_field, b.offset_start, b.offset_end));
+        }
+    }
+
+    #[test]
+    fn quoted_printable_matches_mail_parser() {
+        let alphabet = b"=\r\n-AbF0 9\tx-=";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..50_000 {
+            let len = (next() % 48) as usize;
+            let data: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let boundary: &[u8] = if round % 3 == 0 { b"" } else { b"-A" };
+            let mut a = MessageStream::new(&data);
+            let mut b = MessageStream::new(&data);
+            let ours = quoted_printable_part(&mut a, boundary);
+            let theirs = b.decode_quoted_printable_mime(boundary);
+            assert_eq!(ours, theirs, "{:?} / {:?}", String::from_utf8_lossy(&data), String::from_utf8_lossy(boundary));
+            assert_eq!(a.offset(), b.offset(), "{:?}", String::from_utf8_lossy(&data));
+        }
+    }
+
+    #[test]
+    fn header_scan_matches_mail_parser() {
+        for raw in [
+            &b"From: \"A\" <a@b.test>\r\nTo: c@d.test, e@f.test\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n folded\r\nReceived: from x\r\n\tby y\r\nContent-Type: multipart/report;\r\n boundary=\"q\"\r\n\r\nbody"[..],
+            b"Date: Thu, 1 Jan 2026 00:00:00 +0000\nMessage-ID: <x@y>\nX-Long-Name-That-Is-Longer-Than-Thirty-Four-Bytes: v\n\n",
+            b"no colon on this line\nContent-Type: text/plain\n\n",
+            b": leading colon: value\nCONTENT-TRANSFER-ENCODING : base64\n\n",
+            b"  Subject: indented\nFrom\n",
+            b"Subject: at eof",
+            b"X-A: 1\n \n\nbody",
+            b"",
+            b"\n",
+        ] {
+            same_headers(raw);
+        }
+        // Every fixture's header block too.
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "eml") {
+                    same_headers(&std::fs::read(&p).unwrap());
+                }
+            }
+        }
+    }
+
     /// The walk's leaves against mail-parser's own parse of the same bytes.
     fn same_as_mail_parser(raw: &[u8]) {
         let p = parser();
-        let ours = walk(&p, raw, usize::MAX).expect("walk");
+        let ours = walk(raw, usize::MAX).expect("walk");
         let theirs = p.parse(raw).expect("parse");
         assert_eq!(ours.len(), theirs.parts.len(), "part count");
         for (i, (a, b)) in ours.iter().zip(&theirs.parts).enumerate() {
@@ -257,7 +557,7 @@ mod tests {
     fn report_with_returned_message_matches_mail_parser() {
         let raw = b"From: MAILER-DAEMON@x.test\r\nTo: a@b.test\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"B1\"\r\n\r\npreamble\r\n--B1\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nUnzustellbar: caf=E9\r\n--B1\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; u@x.test\r\nStatus: 5.1.1\r\n\r\n--B1\r\nContent-Type: message/rfc822\r\n\r\nFrom: us@sender.test\r\nSubject: news\r\nContent-Type: multipart/alternative; boundary=B2\r\n\r\n--B2\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=3D</p>\r\n--B2--\r\n\r\n--B1--\r\n";
         same_as_mail_parser(raw);
-        let parts = walk(&parser(), raw, usize::MAX).unwrap();
+        let parts = walk(raw, usize::MAX).unwrap();
         // The returned message is one part: its own alternative is not walked.
         assert_eq!(parts.len(), 4);
         match &parts[3].body {
@@ -292,7 +592,7 @@ mod tests {
     #[test]
     fn returned_header_block_without_blank_line_is_a_message() {
         let raw = b"Content-Type: multipart/mixed; boundary=Q\n\n--Q\nContent-Type: message/rfc822\n\nFrom: a@b\nTo: c@d\n--Q--\n";
-        let parts = walk(&parser(), raw, 10).unwrap();
+        let parts = walk(raw, 10).unwrap();
         assert!(matches!(&parts[1].body, Body::Message(m) if &m[..] == b"From: a@b\nTo: c@d"));
     }
 
@@ -303,7 +603,7 @@ mod tests {
             raw.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=\"<{i}>\"\n\n--<{i}>\n").as_bytes());
         }
         raw.extend_from_slice(b"Content-Type: text/plain\n\ndeep\n");
-        let parts = walk(&parser(), &raw, 1000).unwrap();
+        let parts = walk(&raw, 1000).unwrap();
         assert_eq!(parts.len(), MAX_DEPTH + 1);
         // The deepest level is one opaque part (read as text: its delimiter never comes).
         assert!(matches!(parts[MAX_DEPTH].body, Body::Text(_)));

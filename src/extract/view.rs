@@ -3,7 +3,7 @@
 //! Built once per message; attachments other than reports are never decoded into text.
 
 use super::mime::{self, Body, Part};
-use mail_parser::{GetHeader, HeaderName, MessageParser};
+use mail_parser::{GetHeader, HeaderName};
 
 /// Most bytes of any one text part that extraction looks at: diagnostics sit at the top.
 const MAX_TEXT_PART: usize = 256 * 1024;
@@ -40,22 +40,6 @@ impl MailView {
     }
 }
 
-/// Structured parsing only for the headers extraction reads and those the MIME walk needs;
-/// every other header (Received above all, the costliest) is skipped: its raw bytes are read
-/// back through `headers_raw`, so a decoded copy would be made for nothing.
-static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
-    MessageParser::new()
-        .header_content_type(HeaderName::ContentType)
-        .header_content_type(HeaderName::ContentDisposition)
-        .header_text(HeaderName::ContentTransferEncoding)
-        .header_date(HeaderName::Date)
-        .header_address(HeaderName::From)
-        .header_address(HeaderName::To)
-        .header_text(HeaderName::Subject)
-        .header_id(HeaderName::MessageId)
-        .default_header_ignore()
-});
-
 /// Parse raw bytes into a view. `None` when the bytes hold no RFC 5322 header at all.
 pub fn view(raw: &[u8]) -> Option<MailView> {
     if !looks_like_mail(raw) {
@@ -63,7 +47,7 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     }
     // The MIME walk runs third-party code fed hostile bytes: an internal assertion of its own
     // (seen under fuzzing) must cost this one message, never the batch.
-    let parts = std::panic::catch_unwind(|| mime::walk(&PARSER, raw, MAX_PARTS)).ok()??;
+    let parts = std::panic::catch_unwind(|| mime::walk(raw, MAX_PARTS)).ok()??;
     let top = &parts[0].headers;
     let mut v = MailView::default();
     let address = |name: &HeaderName| top.header_value(name).and_then(|a| a.as_address());
