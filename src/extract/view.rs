@@ -189,57 +189,110 @@ pub fn header_block(raw: &[u8]) -> String {
     String::from_utf8_lossy(&raw[..end]).replace('\r', "")
 }
 
+/// A header value on one line: folding line breaks and the blanks around them become one space.
 fn unfold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, l) in s.lines().enumerate() {
+    let t = s.trim();
+    if !t.contains('\n') {
+        return t.to_string();
+    }
+    let mut out = String::with_capacity(t.len());
+    for (i, l) in t.lines().enumerate() {
         if i > 0 {
             out.push(' ');
         }
         out.push_str(l.trim());
     }
-    out.trim().to_string()
+    out
 }
 
 /// Crude tag stripping for HTML-only bounces; enough to find addresses and SMTP replies.
+/// Text outside tags is kept, `<style>` and `<script>` contents dropped, block tags become line
+/// breaks, then the common entities are decoded.
 pub fn strip_html(s: &str) -> String {
+    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len() / 2);
     let mut in_tag = false;
-    let lower = s.to_ascii_lowercase().into_bytes();
-    let mut skip_until: Option<&[u8]> = None;
     let mut i = 0;
-    let b = s.as_bytes();
     while i < b.len() {
-        if let Some(end) = skip_until {
-            if lower[i..].starts_with(end) {
-                skip_until = None;
-                i += end.len();
-            } else {
-                i += 1;
+        let next = if in_tag { memchr::memchr2(b'<', b'>', &b[i..]) } else { memchr::memchr(b'<', &b[i..]) };
+        let Some(k) = next else {
+            if !in_tag {
+                out.push_str(&s[i..]);
             }
+            break;
+        };
+        if !in_tag {
+            // '<' is ASCII: a char boundary.
+            out.push_str(&s[i..i + k]);
+        }
+        i += k;
+        if b[i] == b'>' {
+            in_tag = false;
+            i += 1;
             continue;
         }
-        let c = b[i];
-        if c == b'<' {
-            if lower[i..].starts_with(b"<style") {
-                skip_until = Some(b"</style>");
-            } else if lower[i..].starts_with(b"<script") {
-                skip_until = Some(b"</script>");
-            } else if lower[i..].starts_with(b"<br") || lower[i..].starts_with(b"<p") || lower[i..].starts_with(b"</p") || lower[i..].starts_with(b"<tr") || lower[i..].starts_with(b"<div") || lower[i..].starts_with(b"</div") {
+        let rest = &b[i..];
+        let starts = |p: &[u8]| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+        in_tag = true;
+        let skip_to: Option<&[u8]> = if starts(b"<style") {
+            Some(b"</style>")
+        } else if starts(b"<script") {
+            Some(b"</script>")
+        } else {
+            if [&b"<br"[..], b"<p", b"</p", b"<tr", b"<div", b"</div"].iter().any(|p| starts(p)) {
                 out.push('\n');
             }
-            in_tag = true;
-        } else if c == b'>' && in_tag {
-            in_tag = false;
-        } else if !in_tag {
-            // copy the whole UTF-8 character
-            let ch_len = utf8_len(c);
-            out.push_str(s.get(i..(i + ch_len).min(s.len())).unwrap_or(""));
-            i += ch_len;
-            continue;
-        }
+            None
+        };
         i += 1;
+        if let Some(end) = skip_to {
+            // Everything up to the closing tag goes; the text after it still counts as inside
+            // a tag until the next '>' (as the stripping has always done).
+            i = find_ignore_case(&b[i..], end).map_or(b.len(), |k| i + k + end.len());
+        }
     }
-    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    decode_entities(&out)
+}
+
+/// First position of `needle` (lower-case ASCII) in `hay`, ignoring ASCII case.
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut from = 0;
+    while let Some(k) = memchr::memchr2(first, first.to_ascii_uppercase(), &hay[from..]) {
+        let at = from + k;
+        if hay.len() - at >= needle.len() && hay[at..at + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// `&nbsp; &lt; &gt; &quot; &#39; &amp;` decoded in one pass (none of them decodes into the
+/// start of another, so one pass equals one replacement after the other, `&amp;` last).
+fn decode_entities(s: &str) -> String {
+    const ENTITIES: [(&str, char); 6] = [("&nbsp;", ' '), ("&lt;", '<'), ("&gt;", '>'), ("&quot;", '"'), ("&#39;", '\''), ("&amp;", '&')];
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find('&') {
+        out.push_str(&rest[..k]);
+        rest = &rest[k..];
+        match ENTITIES.iter().find(|(e, _)| rest.starts_with(e)) {
+            Some((e, c)) => {
+                out.push(*c);
+                rest = &rest[e.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -260,13 +313,84 @@ mod bounded_tests {
         assert!(b.len() <= MAX_TEXT_PART && b.len() >= MAX_TEXT_PART - 3);
         assert!(!b.contains('\r'));
     }
-}
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xF0..=0xF7 => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
+    /// The first stripping, byte by byte over a lower-cased copy: the reference the
+    /// memchr version must agree with.
+    fn reference_strip_html(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() / 2);
+        let mut in_tag = false;
+        let lower = s.to_ascii_lowercase().into_bytes();
+        let mut skip_until: Option<&[u8]> = None;
+        let mut i = 0;
+        let b = s.as_bytes();
+        while i < b.len() {
+            if let Some(end) = skip_until {
+                if lower[i..].starts_with(end) {
+                    skip_until = None;
+                    i += end.len();
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            let c = b[i];
+            if c == b'<' {
+                if lower[i..].starts_with(b"<style") {
+                    skip_until = Some(b"</style>");
+                } else if lower[i..].starts_with(b"<script") {
+                    skip_until = Some(b"</script>");
+                } else if lower[i..].starts_with(b"<br") || lower[i..].starts_with(b"<p") || lower[i..].starts_with(b"</p") || lower[i..].starts_with(b"<tr") || lower[i..].starts_with(b"<div") || lower[i..].starts_with(b"</div") {
+                    out.push('\n');
+                }
+                in_tag = true;
+            } else if c == b'>' && in_tag {
+                in_tag = false;
+            } else if !in_tag {
+                // copy the whole UTF-8 character
+                let ch_len = utf8_len(c);
+                out.push_str(s.get(i..(i + ch_len).min(s.len())).unwrap_or(""));
+                i += ch_len;
+                continue;
+            }
+            i += 1;
+        }
+        out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    }
+    fn utf8_len(first: u8) -> usize {
+        match first {
+            0xF0..=0xF7 => 4,
+            0xE0..=0xEF => 3,
+            0xC0..=0xDF => 2,
+            _ => 1,
+        }
+    }
+
+    #[test]
+    fn strip_html_agrees_with_the_reference() {
+        use super::strip_html;
+        let mut samples = vec![
+            "<html><STYLE>p{}</Style>after style<b>bold</b> &amp;lt; &nbsp;x&#39;s<br>line<p>para</P></div>é<unclosed".to_string(),
+            "<script>var a = '<b>';</script>text<tr><td>cell</td></tr>&quot;q&quot; &gt;&lt; &am<i>p; done".to_string(),
+            "no tags at all & no entity".to_string(),
+            "<style>never closed".to_string(),
+        ];
+        let alphabet: Vec<&str> = vec!["<", ">", "<br", "<p", "</p", "<style", "</style>", "<SCRIPT", "</script>", "&amp;", "&lt;", "&", ";", "a", "é", " ", "\n", "<div", "</DIV", "&nbsp;", "&#39;"];
+        let mut seed = 0xDEAD_BEEF_1234_5678u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            let mut x = String::new();
+            let mut r = seed;
+            for _ in 0..len {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x.push_str(alphabet[((r >> 33) % alphabet.len() as u64) as usize]);
+            }
+            samples.push(x);
+        }
+        for x in &samples {
+            assert_eq!(strip_html(x), reference_strip_html(x), "for {x:?}");
+        }
     }
 }
