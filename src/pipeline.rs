@@ -35,13 +35,13 @@ pub struct Processed {
 /// hasher call per CRLF line cost more than the hashing itself.
 pub struct Fingerprinter {
     hasher: blake3::Hasher,
-    block: [u8; Self::BLOCK],
-    len: usize,
+    /// Up to `BLOCK` bytes waiting to be hashed (a Vec: an array would be zeroed per message).
+    block: Vec<u8>,
 }
 
 impl Default for Fingerprinter {
     fn default() -> Self {
-        Fingerprinter { hasher: blake3::Hasher::new(), block: [0; Self::BLOCK], len: 0 }
+        Fingerprinter { hasher: blake3::Hasher::new(), block: Vec::with_capacity(Self::BLOCK) }
     }
 }
 
@@ -57,21 +57,20 @@ impl Fingerprinter {
             let cut = memchr::memchr(b'\r', rest).unwrap_or(rest.len());
             let piece = &rest[..cut];
             rest = &rest[(cut + 1).min(rest.len())..];
-            if self.len + piece.len() > Self::BLOCK {
-                self.hasher.update(&self.block[..self.len]);
-                self.len = 0;
+            if self.block.len() + piece.len() > Self::BLOCK {
+                self.hasher.update(&self.block);
+                self.block.clear();
                 if piece.len() > Self::BLOCK {
                     self.hasher.update(piece);
                     continue;
                 }
             }
-            self.block[self.len..self.len + piece.len()].copy_from_slice(piece);
-            self.len += piece.len();
+            self.block.extend_from_slice(piece);
         }
     }
     pub fn finish(&self) -> [u8; 32] {
         let mut h = self.hasher.clone();
-        h.update(&self.block[..self.len]);
+        h.update(&self.block);
         *h.finalize().as_bytes()
     }
 }
