@@ -20,6 +20,8 @@ pub mod rules;
 pub mod source;
 pub mod status;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 
 pub mod config;
 pub mod cli;

@@ -139,23 +139,28 @@ pub fn normalize(raw: &str) -> String {
         };
         out.push_str(before);
         last = end;
-        match KINDS[class] {
-            "email" => out.push('*'),
-            "url" => out.push_str("#URL#"),
-            "date" => out.push_str("#DATE#"),
-            "time" => out.push_str("#TIME#"),
-            "ip" => out.push_str("#IP#"),
-            "phone" => out.push_str("#PHONE#"),
-            "status" => out.push_str(tok),
-            "host" => out.push_str("#HOST#"),
-            _ => push_word(&mut out, tok),
-        }
+        push_token(&mut out, KINDS[class], tok);
         out.len() <= 4 * MAX_TEXT
     });
     if last < raw.len() && out.len() <= 4 * MAX_TEXT {
         out.push_str(&raw[last..]);
     }
     collapse(&out)
+}
+
+/// A token's place in the Text: its placeholder, or the token itself when it carries meaning.
+fn push_token(out: &mut String, kind: &str, tok: &str) {
+    match kind {
+        "email" => out.push('*'),
+        "url" => out.push_str("#URL#"),
+        "date" => out.push_str("#DATE#"),
+        "time" => out.push_str("#TIME#"),
+        "ip" => out.push_str("#IP#"),
+        "phone" => out.push_str("#PHONE#"),
+        "status" => out.push_str(tok),
+        "host" => out.push_str("#HOST#"),
+        _ => push_word(out, tok),
+    }
 }
 
 fn push_word(out: &mut String, w: &str) {
@@ -208,7 +213,7 @@ mod tests {
     /// The token scan as it was first written (one unanchored search per token, then the class
     /// set): the automaton scan must give the same Text.
     fn reference(raw: &str) -> String {
-        use super::{collapse, push_word, CLASS, KINDS, MAX_TEXT, TOKEN};
+        use super::{collapse, push_token, CLASS, KINDS, MAX_TEXT, TOKEN};
         let mut out = String::new();
         let mut last = 0;
         for m in TOKEN.find_iter(raw.as_bytes()) {
@@ -220,17 +225,7 @@ mod tests {
             } else {
                 CLASS.matches(tok.as_bytes()).iter().next().map(|i| KINDS[i]).unwrap_or("word")
             };
-            match class {
-                "email" => out.push('*'),
-                "url" => out.push_str("#URL#"),
-                "date" => out.push_str("#DATE#"),
-                "time" => out.push_str("#TIME#"),
-                "ip" => out.push_str("#IP#"),
-                "phone" => out.push_str("#PHONE#"),
-                "status" => out.push_str(tok),
-                "host" => out.push_str("#HOST#"),
-                _ => push_word(&mut out, tok),
-            }
+            push_token(&mut out, class, tok);
             if out.len() > 4 * MAX_TEXT {
                 break;
             }
@@ -243,33 +238,17 @@ mod tests {
 
     #[test]
     fn automaton_scan_agrees_with_the_reference() {
-        let mut samples: Vec<String> = Vec::new();
         // Every line of every fixture: real diagnostics, headers, addresses, dates.
-        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if let Ok(text) = std::fs::read(&p) {
-                    samples.extend(String::from_utf8_lossy(&text).lines().map(str::to_string));
-                }
-            }
+        let mut samples: Vec<String> = Vec::new();
+        for p in crate::test_support::fixture_files() {
+            samples.extend(String::from_utf8_lossy(&std::fs::read(p).unwrap()).lines().map(str::to_string));
         }
         assert!(samples.len() > 1000);
         // And random strings over the bytes the classes care about.
-        let alphabet: Vec<char> = "aZx09 5.1.1:-+@/_<>[]()'#=?,;\t\néhtpsf:JanMon".chars().collect();
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let alphabet: Vec<String> = "aZx09 5.1.1:-+@/_<>[]()'#=?,;\t\néhtpsf:JanMon".chars().map(String::from).collect();
+        let mut rng = crate::test_support::Rng::new(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
-            let len = (seed % 40) as usize;
-            let mut s = String::new();
-            for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            samples.push(s);
+            samples.push(String::from_utf8(rng.string(&alphabet, 39)).unwrap());
         }
         for s in &samples {
             assert_eq!(normalize(s), reference(s), "for {s:?}");

@@ -485,17 +485,10 @@ mod tests {
 
     #[test]
     fn quoted_printable_matches_mail_parser() {
-        let alphabet = b"=\r\n-AbF0 9\tx-=";
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let alphabet: Vec<[u8; 1]> = b"=\r\n-AbF0 9\tx-=".iter().map(|&b| [b]).collect();
+        let mut rng = crate::test_support::Rng::new(0x2545_F491_4F6C_DD1D);
         for round in 0..50_000 {
-            let len = (next() % 48) as usize;
-            let data: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let data = rng.string(&alphabet, 47);
             let boundary: &[u8] = if round % 3 == 0 { b"" } else { b"-A" };
             let mut a = MessageStream::new(&data);
             let mut b = MessageStream::new(&data);
@@ -522,16 +515,8 @@ mod tests {
             same_headers(raw);
         }
         // Every fixture's header block too.
-        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "eml") {
-                    same_headers(&std::fs::read(&p).unwrap());
-                }
-            }
+        for p in crate::test_support::fixture_files().iter().filter(|p| p.extension().is_some_and(|x| x == "eml")) {
+            same_headers(&std::fs::read(p).unwrap());
         }
     }
 
