@@ -118,6 +118,11 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Checkpoint the WAL every 64 MiB rather than every 4 MiB: an automatic checkpoint runs
+        // inside the commit that crosses the bound, and at the default it stalled the
+        // daemon's writer every few batches. The daemon also checkpoints before moving
+        // messages and at each maintenance; a replay's WAL is checkpointed when it closes.
+        conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
     }
