@@ -74,6 +74,29 @@ pub fn analyze_all(rules: &RuleSet, msgs: &[&RawMessage], threads: usize) -> Vec
     pool(threads).install(|| msgs.par_iter().with_min_len(16).map(|m| process_guarded(rules, m)).collect())
 }
 
+/// Run the analysis threads at a lower scheduling priority (nice +`by`). The daemon's pipeline
+/// has one sequential stage, the database writer, and the fetch on the connection beside the
+/// parallel analysis: on a machine with few cores, analysis threads at equal priority
+/// preempted the writer, which then set the pace at several times its CPU cost. Analysis now
+/// takes the CPU the sequential stages leave. Returns false where the OS refused.
+pub fn lower_analysis_priority(threads: usize, by: i32) -> bool {
+    let threads = threads.max(1);
+    if threads == 1 {
+        return true; // analysis runs on the caller's thread
+    }
+    pool(threads)
+        .broadcast(|_| {
+            // SAFETY: plain syscalls on the calling thread's own id.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+                libc::setpriority(libc::PRIO_PROCESS, tid, now + by) == 0
+            }
+        })
+        .into_iter()
+        .all(|ok| ok)
+}
+
 fn pool(threads: usize) -> &'static rayon::ThreadPool {
     static POOLS: std::sync::Mutex<Vec<(usize, &'static rayon::ThreadPool)>> = std::sync::Mutex::new(Vec::new());
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());

@@ -109,6 +109,9 @@ impl Db {
             include_bytes!("../../fixtures/dialects/vacation.eml"),
         ];
         let (rules, threads) = (self.rules(), self.threads);
+        if !crate::ingest::lower_analysis_priority(threads, 10) {
+            tracing::debug!("cannot lower the analysis threads' priority");
+        }
         std::thread::spawn(move || {
             let msgs: Vec<RawMessage> = SAMPLES
                 .iter()
