@@ -8,7 +8,9 @@
 //! while per-rule automata — small, each with a literal prefilter that skips most bytes — decide
 //! the same in about half the instructions overall. The set is still built, once and lazily,
 //! where its answer is the point: every rule a diagnostic matches (`rules test` shows the rules
-//! a first match shadows) and whole-list validation (`rules check`).
+//! a first match shadows) and whole-list validation (`rules check`). Before the rules are tried,
+//! one Aho-Corasick pass over the diagnostic finds the literals every match of a rule must
+//! contain ([`Prefilter`]), and a rule none of whose literals occurs is skipped.
 
 use crate::model::{FailureReason, FailureType, Qualification};
 use regex::bytes::{RegexSet, RegexSetBuilder};
@@ -58,6 +60,9 @@ pub struct Rule {
     /// compiled for text already in ASCII lower case (see `fold_to_lower`).
     pub matcher: regex_automata::meta::Regex,
     pub folded: bool,
+    /// Literals one of which occurs in any text the rule matches (in the text it is matched
+    /// against: lower-cased when `folded`), or None when no such short list exists.
+    needles: Option<Vec<Vec<u8>>>,
     pub status: Option<Regex>,
     pub qualification: Qualification,
     pub description: Option<String>,
@@ -86,6 +91,7 @@ impl std::error::Error for RuleError {}
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    prefilter: Prefilter,
     /// Every rule in one set, built on first use (see the module comment).
     set: OnceLock<RegexSet>,
 }
@@ -126,7 +132,8 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(RuleSet { rules, set: OnceLock::new() })
+        let prefilter = Prefilter::new(&rules);
+        Ok(RuleSet { rules, prefilter, set: OnceLock::new() })
     }
 
     /// Read rule files from disk and compile them (for `inmail rules check`).
@@ -151,6 +158,17 @@ impl RuleSet {
 
     /// First rule whose text pattern and status filter both match.
     pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
+        let lower = diagnostic.to_ascii_lowercase();
+        let candidates = self.prefilter.candidates(diagnostic.as_bytes(), lower.as_bytes());
+        self.rules.iter().zip(candidates).find_map(|(r, candidate)| {
+            let text = if r.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
+            (candidate && r.matcher.is_match(text) && r.status.as_ref().is_none_or(|s| s.is_match(status))).then_some(r)
+        })
+    }
+
+    /// `find` without the prefilter: every rule tried in order (the reference for tests).
+    #[cfg(test)]
+    fn find_slow(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
         let lower = diagnostic.to_ascii_lowercase();
         self.rules.iter().find(|r| {
             let text = if r.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
@@ -221,7 +239,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
             let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
             // A syntax error names its position in the operator's pattern; the build then catches
             // size limits.
-            let (matcher, folded) = compile_matcher(&pattern).map_err(|e| {
+            let (matcher, folded, needles) = compile_matcher(&pattern).map_err(|e| {
                 err(format!(
                     "bad `match` regex: {}",
                     match e {
@@ -236,7 +254,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
                 .map(Regex::new)
                 .transpose()
                 .map_err(|e| err(format!("bad `status` regex: {}", position_hint(&e, 0))))?;
-            Ok(Rule { matcher, folded, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
+            Ok(Rule { matcher, folded, needles, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
         })
         .collect();
     for r in built {
@@ -257,7 +275,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
 /// the regex engine finds literal prefixes to search for (memchr, Teddy) instead of running
 /// every rule's automaton over the whole diagnostic. `find` lower-cases the diagnostic once.
 /// Patterns that are case-sensitive somewhere (`(?-i)`, `[A-Z]`) are compiled as written.
-fn compile_matcher(pattern: &str) -> Result<(regex_automata::meta::Regex, bool), MatcherError> {
+fn compile_matcher(pattern: &str) -> Result<(regex_automata::meta::Regex, bool, Option<Vec<Vec<u8>>>), MatcherError> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map_err(MatcherError::Syntax)?;
     let (hir, folded) = match fold_to_lower(&hir) {
         Some(h) => (h, true),
@@ -268,7 +286,95 @@ fn compile_matcher(pattern: &str) -> Result<(regex_automata::meta::Regex, bool),
         .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
         .utf8_empty(false);
     let re = regex_automata::meta::Builder::new().configure(config).build_from_hir(&hir).map_err(|e| MatcherError::Build(e.to_string()))?;
-    Ok((re, folded))
+    Ok((re, folded, needles(&hir)))
+}
+
+/// Literals one of which occurs in every match of `hir`, or None. For a concatenation, the
+/// prefix literals of the first suffix that has a short list: every match of the whole holds a
+/// match of that suffix, which begins with one of them. This skips the word-boundary classes
+/// (`(?:^|[^a-z0-9_])`) the rules start with, whose prefixes are no short list.
+fn needles(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::{literal, Hir, HirKind};
+    fn prefixes(h: &Hir) -> Option<Vec<Vec<u8>>> {
+        let seq = literal::Extractor::new().kind(literal::ExtractKind::Prefix).extract(h);
+        let lits = seq.literals()?;
+        // Short literals would make every text a candidate; an empty list (a rule that can
+        // never match) is left to the rule itself.
+        if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.as_bytes().len() < 3) {
+            return None;
+        }
+        let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_vec()).collect();
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => needles(&c.sub),
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(needles(a)?);
+            }
+            Some(all)
+        }
+        HirKind::Concat(items) => (0..items.len()).find_map(|k| prefixes(&Hir::concat(items[k..].to_vec()))),
+        _ => prefixes(hir),
+    }
+}
+
+/// One pass over a diagnostic finds every rule that could match it: an Aho-Corasick automaton
+/// over all rules' needles (one for lower-cased text, one for the text as written). Rules
+/// without needles are always tried. Measured on the corpus's 431 diagnostics: `find` went
+/// from 6.1-7.2 µs to 1.6-2.4 µs a diagnostic; each rule's own search costs ~250 ns even when
+/// its literals are absent, and most rules are now not searched at all. (Needles cut to four
+/// bytes, tried first, matched nearly everywhere and gained nothing.)
+#[derive(Debug, Clone)]
+struct Prefilter {
+    folded: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    raw: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
+    always: Vec<bool>,
+}
+
+impl Prefilter {
+    fn new(rules: &[Rule]) -> Prefilter {
+        let build = |folded: bool| {
+            let (mut lits, mut owners) = (Vec::new(), Vec::new());
+            for (i, r) in rules.iter().enumerate().filter(|(_, r)| r.folded == folded) {
+                for n in r.needles.iter().flatten() {
+                    lits.push(n.clone());
+                    owners.push(i);
+                }
+            }
+            if lits.is_empty() {
+                return None;
+            }
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(&lits)
+                .ok()
+                .map(|ac| (ac, owners))
+        };
+        let (folded, raw) = (build(true), build(false));
+        // A rule whose automaton could not be built is always tried.
+        let always = rules
+            .iter()
+            .map(|r| r.needles.is_none() || if r.folded { folded.is_none() } else { raw.is_none() })
+            .collect();
+        Prefilter { folded, raw, always }
+    }
+
+    /// Which rules could match (`lower` is `text` in ASCII lower case).
+    fn candidates(&self, text: &[u8], lower: &[u8]) -> Vec<bool> {
+        let mut c = self.always.clone();
+        for (hay, ac) in [(lower, &self.folded), (text, &self.raw)] {
+            if let Some((ac, owners)) = ac {
+                for m in ac.find_overlapping_iter(hay) {
+                    c[owners[m.pattern().as_usize()]] = true;
+                }
+            }
+        }
+        c
+    }
 }
 
 #[derive(Debug)]
@@ -382,9 +488,55 @@ fn matcher_builder(pattern: &str) -> regex::bytes::RegexBuilder {
     }
 
     #[test]
+    fn prefilter_never_hides_a_match() {
+        let rs = RuleSet::load(None).unwrap();
+        assert!(rs.rules().iter().filter(|r| r.needles.is_some()).count() * 2 > rs.rules().len(), "most rules have needles");
+        // Every line and paragraph of every fixture, then each rule's own needles in context.
+        let mut samples: Vec<String> = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(text) = std::fs::read(&p) {
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    samples.extend(text.lines().map(str::to_string));
+                    samples.extend(text.split("\n\n").map(str::to_string));
+                }
+            }
+        }
+        for r in rs.rules() {
+            for n in r.needles.iter().flatten() {
+                let n = String::from_utf8_lossy(n);
+                samples.push(format!("550 5.1.1 {n} x"));
+                samples.push(format!("{} 550", n.to_uppercase()));
+            }
+        }
+        let mut hits = 0;
+        for s in &samples {
+            for status in ["", "5.1.1", "4.2.2"] {
+                let (fast, slow) = (rs.find(s, status), rs.find_slow(s, status));
+                assert_eq!(fast.map(|r| &r.name), slow.map(|r| &r.name), "on {s:?} / {status}");
+                hits += slow.is_some() as usize;
+            }
+        }
+        assert!(hits > 100, "the samples exercise the rules ({hits} matches)");
+    }
+
+    #[test]
+    fn concatenation_needles_skip_the_boundary_class() {
+        let (_, folded, needles) = compile_matcher("(?i)(?:^|[^a-z0-9_])(?:ofr|lpn)[0-9]*_416").unwrap();
+        assert!(folded);
+        let n = needles.unwrap();
+        assert!(n.iter().all(|n| n.starts_with(b"lpn") || n.starts_with(b"ofr")), "{n:?}");
+        assert!(compile_matcher("(?i)[0-9]+ x").unwrap().2.is_none());
+    }
+
+    #[test]
     fn case_sensitive_patterns_are_not_folded() {
         for (pattern, folds) in [("(?i)user unknown", true), ("(?i)[a-z]+ unknown", true), ("(?i)(?-i)USER", false), ("(?i)x(?-i:[A-Z])", false), ("(?i)5\\.1\\.1", true)] {
-            let (re, folded) = compile_matcher(pattern).unwrap();
+            let (re, folded, _) = compile_matcher(pattern).unwrap();
             assert_eq!(folded, folds, "{pattern}");
             if folded {
                 assert!(re.is_match(b"xx user unknown 5.1.1 abc unknown"), "{pattern}");
