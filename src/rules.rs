@@ -493,18 +493,10 @@ fn matcher_builder(pattern: &str) -> regex::bytes::RegexBuilder {
         assert!(rs.rules().iter().filter(|r| r.needles.is_some()).count() * 2 > rs.rules().len(), "most rules have needles");
         // Every line and paragraph of every fixture, then each rule's own needles in context.
         let mut samples: Vec<String> = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if let Ok(text) = std::fs::read(&p) {
-                    let text = String::from_utf8_lossy(&text).into_owned();
-                    samples.extend(text.lines().map(str::to_string));
-                    samples.extend(text.split("\n\n").map(str::to_string));
-                }
-            }
+        for p in crate::test_support::fixture_files() {
+            let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+            samples.extend(text.lines().map(str::to_string));
+            samples.extend(text.split("\n\n").map(str::to_string));
         }
         for r in rs.rules() {
             for n in r.needles.iter().flatten() {
