@@ -68,6 +68,15 @@ pub struct Rule {
     pub description: Option<String>,
 }
 
+impl Rule {
+    /// Whether the text pattern matches `diagnostic` (`lower` is it in ASCII lower case, what a
+    /// folded matcher reads) and the status filter matches `status`.
+    fn matches(&self, diagnostic: &str, lower: &str, status: &str) -> bool {
+        let text = if self.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
+        self.matcher.is_match(text) && self.status.as_ref().is_none_or(|s| s.is_match(status))
+    }
+}
+
 /// A rules-file problem, named by file, rule and position so an operator can fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -160,20 +169,14 @@ impl RuleSet {
     pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
         let lower = diagnostic.to_ascii_lowercase();
         let candidates = self.prefilter.candidates(diagnostic.as_bytes(), lower.as_bytes());
-        self.rules.iter().zip(candidates).find_map(|(r, candidate)| {
-            let text = if r.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
-            (candidate && r.matcher.is_match(text) && r.status.as_ref().is_none_or(|s| s.is_match(status))).then_some(r)
-        })
+        self.rules.iter().zip(candidates).find_map(|(r, candidate)| (candidate && r.matches(diagnostic, &lower, status)).then_some(r))
     }
 
     /// `find` without the prefilter: every rule tried in order (the reference for tests).
     #[cfg(test)]
     fn find_slow(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
         let lower = diagnostic.to_ascii_lowercase();
-        self.rules.iter().find(|r| {
-            let text = if r.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
-            r.matcher.is_match(text) && r.status.as_ref().is_none_or(|s| s.is_match(status))
-        })
+        self.rules.iter().find(|r| r.matches(diagnostic, &lower, status))
     }
 
     /// Every rule whose text pattern and status filter match, in order (one pass of the set

@@ -128,7 +128,8 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             Body::Binary(b) => {
                 if is_report_type(&full) {
                     v.reports.push((full, String::from_utf8_lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
-                } else if full == "text/rfc822-headers" || full == "message/rfc822-headers" || full == "message/rfc822" {
+                } else if full == "message/rfc822-headers" {
+                    // (`text/*` parts are text and `message/rfc822` a message: see `mime::walk`.)
                     if v.original_headers.is_empty() {
                         v.original_headers = header_block(b);
                     }

@@ -96,9 +96,10 @@ impl Db {
         Ok((Db { tx, rules: Arc::new(RwLock::new(Arc::new(rules))), threads }, h))
     }
 
-    /// Start the analysis threads and build the extractors' lazily compiled automata now, on a
-    /// thread of their own while the mailboxes connect and log in, rather than inside the first
-    /// batch. The samples are the bundled fixtures, one per kind of message.
+    /// Start the analysis threads (at a lower priority, see `lower_analysis_priority`) and build
+    /// the extractors' lazily compiled automata now, on a thread of their own while the
+    /// mailboxes connect and log in, rather than inside the first batch. The samples are the
+    /// bundled fixtures, one per kind of message.
     pub fn warm_up(&self) {
         const SAMPLES: [&[u8]; 6] = [
             include_bytes!("../../fixtures/imap/dsn-user-unknown.eml"),
