@@ -147,7 +147,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
                         String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()).into()
                     }
                     (Cow::Borrowed(b), Some(d)) => d(b).into(),
-                    (Cow::Borrowed(b), None) => String::from_utf8_lossy(b),
+                    (Cow::Borrowed(b), None) => crate::bounds::lossy(b),
                 };
                 if mime == Mime::TextHtml {
                     Body::Html(text)
@@ -290,7 +290,7 @@ fn parse_headers<'x>(raw: &'x [u8], pos: &mut usize, out: &mut Vec<Header<'x>>) 
                     }
                     break;
                 }
-                (HeaderName::Other(String::from_utf8_lossy(&raw[first..last])), HeaderValue::Empty)
+                (HeaderName::Other(crate::bounds::lossy(&raw[first..last])), HeaderValue::Empty)
             }
         };
         out.push(Header { name, value, offset_field: field as u32, offset_start: start as u32, offset_end: *pos as u32 });

@@ -73,7 +73,7 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
         let head = memchr::memmem::find(raw, b"\n\n").map(|i| i + 2).or_else(|| memchr::memmem::find(raw, b"\r\n\r\n").map(|i| i + 4));
         if let Some(h) = head {
             let body = &raw[h..raw.len().min(h + MAX_TEXT_PART)];
-            let body = String::from_utf8_lossy(body);
+            let body = crate::bounds::lossy(body);
             if !body.trim().is_empty() {
                 v.texts.push(bounded(&body));
             }
@@ -127,7 +127,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             Body::Html(t) => html.push(t),
             Body::Binary(b) => {
                 if is_report_type(&full) {
-                    v.reports.push((full, String::from_utf8_lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
+                    v.reports.push((full, crate::bounds::lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
                 } else if full == "message/rfc822-headers" {
                     // (`text/*` parts are text and `message/rfc822` a message: see `mime::walk`.)
                     if v.original_headers.is_empty() {
@@ -187,7 +187,7 @@ pub fn header_block(raw: &[u8]) -> String {
     let end = memchr::memmem::find(raw, b"\n\n")
         .or_else(|| memchr::memmem::find(raw, b"\r\n\r\n"))
         .unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end]).replace('\r', "")
+    crate::bounds::lossy(&raw[..end]).replace('\r', "")
 }
 
 /// A header value on one line: folding line breaks and the blanks around them become one space.
