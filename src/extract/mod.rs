@@ -86,7 +86,8 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         let prose = v.prose();
         let human = text::human_part(&prose);
         let lower = human.to_ascii_lowercase();
-        let whole_cmd = smtp::command(human);
+        // The whole text is scanned for a command only when a record's own lines name none.
+        let whole_cmd = std::cell::OnceCell::new();
         dialect::refine(&v, human, &mut bounces);
         for b in bounces.iter_mut() {
             let pos = if b.recipient.is_empty() { None } else { lower.find(&b.recipient) };
@@ -103,11 +104,11 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
                 b.reply_code = crate::status::find_reply_code(&b.diagnostic).unwrap_or("").to_string();
             }
             if b.smtp_command.is_empty() {
-                b.smtp_command = [smtp::command(&b.diagnostic), smtp::command(&block), whole_cmd]
-                    .into_iter()
-                    .find(|c| !c.is_empty())
-                    .unwrap_or("")
-                    .to_string();
+                let cmd = Some(smtp::command(&b.diagnostic))
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| Some(smtp::command(&block)).filter(|c| !c.is_empty()))
+                    .unwrap_or_else(|| *whole_cmd.get_or_init(|| smtp::command(human)));
+                b.smtp_command = cmd.to_string();
             }
         }
     }
