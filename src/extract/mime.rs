@@ -72,7 +72,16 @@ enum Cte {
 
 struct Level {
     boundary: Option<Vec<u8>>,
+    /// Finds `--boundary` (built once per multipart, not once per part).
+    delimiter: Option<memchr::memmem::Finder<'static>>,
     in_digest: bool,
+}
+
+impl Level {
+    fn new(boundary: Option<Vec<u8>>, in_digest: bool) -> Level {
+        let delimiter = boundary.as_ref().filter(|b| !b.is_empty()).map(|b| memchr::memmem::Finder::new(&[&b"--"[..], b].concat()).into_owned());
+        Level { boundary, delimiter, in_digest }
+    }
 }
 
 /// Walk `raw`, stopping after `max_parts` parts. `None` when there is no header at all.
@@ -80,7 +89,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
     let mut stream = MessageStream::new(raw);
     let mut parts: Vec<Part<'x>> = Vec::new();
     let mut stack: Vec<Level> = Vec::new();
-    let mut level = Level { boundary: None, in_digest: false };
+    let mut level = Level::new(None, false);
     let mut headers: Vec<Header<'x>> = Vec::new();
 
     'outer: while parts.len() < max_parts {
@@ -101,7 +110,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
                         let in_digest = ct.and_then(|c| c.subtype()) == Some("digest");
                         let boundary = Some(b.as_bytes().to_vec());
                         parts.push(Part { headers: std::mem::take(&mut headers), body: Body::Multipart });
-                        stack.push(std::mem::replace(&mut level, Level { boundary, in_digest }));
+                        stack.push(std::mem::replace(&mut level, Level::new(boundary, in_digest)));
                         stream.skip_crlf();
                         continue;
                     }
@@ -120,7 +129,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
         let (end, mut bytes) = match cte {
             Cte::Base64 => stream.decode_base64_mime(boundary),
             Cte::QuotedPrintable => quoted_printable_part(&mut stream, boundary),
-            Cte::None => plain_part(&mut stream, boundary),
+            Cte::None => plain_part(&mut stream, level.delimiter.as_ref()),
         };
         if end == usize::MAX {
             // Broken encoding or no closing boundary: the raw bytes, read as text. A returned
@@ -135,6 +144,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
             bytes = Cow::Borrowed(raw.get(offset_body..end).unwrap_or_default());
             if !found {
                 level.boundary = None;
+                level.delimiter = None;
             }
         }
         let body = match mime {
@@ -419,17 +429,14 @@ fn quoted_printable_part<'x>(stream: &mut MessageStream<'x>, boundary: &[u8]) ->
 /// boundary found by `memmem` instead of byte by byte. Returns the end offset (`usize::MAX`
 /// when a boundary was expected and not found; the stream is then left where it was) and the
 /// bytes.
-fn plain_part<'x>(stream: &mut MessageStream<'x>, boundary: &[u8]) -> (usize, Cow<'x, [u8]>) {
+fn plain_part<'x>(stream: &mut MessageStream<'x>, delimiter: Option<&memchr::memmem::Finder<'_>>) -> (usize, Cow<'x, [u8]>) {
     let start = stream.offset();
     let data = stream.bytes(start..stream.len());
-    if boundary.is_empty() {
+    let Some(delimiter) = delimiter else {
         stream.seek_end();
         return (stream.offset(), Cow::Borrowed(data));
-    }
-    let mut needle = Vec::with_capacity(boundary.len() + 2);
-    needle.extend_from_slice(b"--");
-    needle.extend_from_slice(boundary);
-    match memchr::memmem::find(data, &needle) {
+    };
+    match delimiter.find(data) {
         Some(q) => {
             // The part ends before the line break that precedes the delimiter, or at the
             // delimiter itself when it does not start a line.
@@ -442,7 +449,7 @@ fn plain_part<'x>(stream: &mut MessageStream<'x>, boundary: &[u8]) -> (usize, Co
             } else {
                 q
             };
-            stream.skip_bytes(q + needle.len());
+            stream.skip_bytes(q + delimiter.needle().len());
             (start + end, Cow::Borrowed(&data[..end]))
         }
         None => (usize::MAX, Cow::Borrowed(data)),
