@@ -3,21 +3,25 @@
 use crate::model::{FailureReason as R, FailureType, Qualification};
 
 /// Find the first enhanced status code ("5.1.1") in a text.
+/// Candidates are found from the dots (memchr), not byte by byte: a code is a class digit
+/// just before a dot.
 pub fn find_status(text: &str) -> Option<&str> {
     let b = text.as_bytes();
-    let mut i = 0;
-    while i + 5 <= b.len() {
-        if matches!(b[i], b'2' | b'4' | b'5') && b[i + 1] == b'.' && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.') {
-            let sub = digits(&b[i + 2..]);
-            if (1..=3).contains(&sub) && b.get(i + 2 + sub) == Some(&b'.') {
-                let det = digits(&b[i + 3 + sub..]);
-                let end = i + 3 + sub + det;
-                if (1..=3).contains(&det) && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'.' || *c == b'.' && b.get(end + 1).is_none_or(|d| !d.is_ascii_digit())) {
-                    return Some(&text[i..end]);
-                }
+    memchr::memchr_iter(b'.', b).filter(|&d| d >= 1 && d + 4 <= b.len()).find_map(|d| status_at(text, d - 1))
+}
+
+/// The enhanced status code starting at byte `i`, if one does.
+fn status_at(text: &str, i: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    if matches!(b[i], b'2' | b'4' | b'5') && b[i + 1] == b'.' && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.') {
+        let sub = digits(&b[i + 2..]);
+        if (1..=3).contains(&sub) && b.get(i + 2 + sub) == Some(&b'.') {
+            let det = digits(&b[i + 3 + sub..]);
+            let end = i + 3 + sub + det;
+            if (1..=3).contains(&det) && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'.' || *c == b'.' && b.get(end + 1).is_none_or(|d| !d.is_ascii_digit())) {
+                return Some(&text[i..end]);
             }
         }
-        i += 1;
     }
     None
 }
@@ -119,6 +123,18 @@ mod tests {
         assert_eq!(find_reply_code("Size (in bytes): 512"), None);
         assert_eq!(find_reply_code("message length=421 too long; said: 552 too big"), Some("552"));
         assert_eq!(find_reply_code("message size too big; said: 552 5.3.4 limit"), Some("552"));
+    }
+
+    /// The dot-driven search finds what trying every byte position finds.
+    #[test]
+    fn dots_find_what_every_position_finds() {
+        let every = |t: &str| (0..t.len().saturating_sub(4)).find_map(|i| status_at(t, i)).map(str::to_string);
+        let mut rng = crate::test_support::Rng::new(7);
+        let alphabet = ["5", "4", "2", "1", "0", ".", " ", "a", "#", "\n", "é"];
+        for _ in 0..20_000 {
+            let t = String::from_utf8(rng.string(&alphabet, 24)).unwrap();
+            assert_eq!(find_status(&t).map(str::to_string), every(&t), "{t:?}");
+        }
     }
 
     #[test]
