@@ -20,8 +20,9 @@ pub struct MailView {
     /// Lowercased `type/subtype` of the top-level message and its `report-type` parameter.
     pub content_type: String,
     pub report_type: String,
-    /// (lowercased name, raw value) of every top-level header.
-    pub headers: Vec<(String, String)>,
+    /// (lowercased name, unfolded value) of the top-level header fields named in
+    /// `READ_HEADERS`, in order.
+    headers: Vec<(String, String)>,
     /// Human-readable text parts, in order.
     pub texts: Vec<String>,
     /// Machine-readable parts: (content type, body) for delivery-status, feedback-report…
@@ -30,8 +31,24 @@ pub struct MailView {
     pub original_headers: String,
 }
 
+/// The top-level header fields extraction reads (lower case). Only these are unfolded and kept:
+/// a bounce carries dozens of Received and DKIM lines nobody reads.
+const READ_HEADERS: &[&str] = &[
+    "auto-submitted",
+    "from",
+    "precedence",
+    "return-path",
+    "x-autoreply",
+    "x-autorespond",
+    "x-autoresponder",
+    "x-failed-recipients",
+    "x-google-smtp-source",
+];
+
 impl MailView {
+    /// The first top-level field `name` (lower case, one of `READ_HEADERS`), unfolded.
     pub fn header(&self, name: &str) -> Option<&str> {
+        debug_assert!(READ_HEADERS.contains(&name), "header {name:?} is not in READ_HEADERS");
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
     /// All text, the prose parts joined: what plain-text extraction reads.
@@ -62,8 +79,9 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     }
     v.headers = top
         .iter()
-        .filter_map(|h| Some((h.name.as_str(), std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?)))
         .take(500)
+        .filter(|h| READ_HEADERS.iter().any(|r| h.name.as_str().eq_ignore_ascii_case(r)))
+        .filter_map(|h| Some((h.name.as_str(), std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?)))
         .map(|(n, val)| (n.to_ascii_lowercase(), unfold(val)))
         .collect();
     collect_parts(&parts, &mut v);
