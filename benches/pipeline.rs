@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
                     // unique bytes per iteration so nothing is skipped as already known
                     let mut raw = format!("X-Bench-Serial: {serial}\n").into_bytes();
                     raw.extend_from_slice(m);
-                    RawMessage { source: format!("bench#{serial}"), fingerprint: fingerprint(&raw), size: raw.len() as u64, raw }
+                    RawMessage { source: format!("bench#{serial}"), fingerprint: fingerprint(&raw), size: raw.len() as u64, raw, truncated: false }
                 })
                 .collect();
             let mut stats = inmail::ingest::Stats::default();

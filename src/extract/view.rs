@@ -186,6 +186,9 @@ fn bounded(s: &str) -> String {
 /// `s` with every CRLF made LF (memchr finds the CRs; `str::replace` went byte by byte).
 fn crlf_to_lf(s: &str) -> String {
     let b = s.as_bytes();
+    if memchr::memchr(b'\r', b).is_none() {
+        return s.to_string(); // the usual case: sources hand over LF text (`Collector`)
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut start = 0;
     for i in memchr::memchr_iter(b'\r', b) {
