@@ -1,5 +1,6 @@
-//! Cutting text to a byte bound without splitting a UTF-8 character: every size limit on
-//! parsed text (parts, diagnostics, normalized Text) goes through here.
+//! Text at the byte level. Cutting text to a byte bound without splitting a UTF-8 character:
+//! every size limit on parsed text (parts, diagnostics, normalized Text) goes through here.
+//! Also bytes read as text, and CRLF line ends made LF.
 
 /// The largest index `<= at` that is a char boundary of `s` (`s.len()` when `at` is beyond).
 pub fn floor_char_boundary(s: &str, at: usize) -> usize {
@@ -21,6 +22,25 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     }
+}
+
+/// Make every CRLF in `buf` LF, in place; true when a `\r` not followed by `\n` remains.
+pub fn crlf_to_lf_in_place(buf: &mut Vec<u8>) -> bool {
+    let (mut read, mut write, mut lone) = (0, 0, false);
+    while let Some(i) = memchr::memchr(b'\r', &buf[read..]).map(|i| read + i) {
+        buf.copy_within(read..i, write);
+        write += i - read;
+        if buf.get(i + 1) != Some(&b'\n') {
+            buf[write] = b'\r';
+            write += 1;
+            lone = true;
+        }
+        read = i + 1;
+    }
+    let n = buf.len();
+    buf.copy_within(read..n, write);
+    buf.truncate(write + n - read);
+    lone
 }
 
 /// Shorten `s` to at most `max` bytes, on a char boundary.

@@ -183,21 +183,13 @@ fn bounded(s: &str) -> String {
     out
 }
 
-/// `s` with every CRLF made LF (memchr finds the CRs; `str::replace` went byte by byte).
+/// `s` with every CRLF made LF.
 fn crlf_to_lf(s: &str) -> String {
-    let b = s.as_bytes();
-    if memchr::memchr(b'\r', b).is_none() {
+    if memchr::memchr(b'\r', s.as_bytes()).is_none() {
         return s.to_string(); // the usual case: sources hand over LF text (`Collector`)
     }
-    let mut out = Vec::with_capacity(b.len());
-    let mut start = 0;
-    for i in memchr::memchr_iter(b'\r', b) {
-        if b.get(i + 1) == Some(&b'\n') {
-            out.extend_from_slice(&b[start..i]);
-            start = i + 1;
-        }
-    }
-    out.extend_from_slice(&b[start..]);
+    let mut out = s.as_bytes().to_vec();
+    crate::bounds::crlf_to_lf_in_place(&mut out);
     // Removing ASCII bytes from UTF-8 leaves UTF-8.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -81,7 +81,7 @@ impl Collector {
         self.size == 0
     }
     pub fn finish(mut self, source: String) -> RawMessage {
-        let lone_cr = crlf_to_lf_in_place(&mut self.buf);
+        let lone_cr = crate::bounds::crlf_to_lf_in_place(&mut self.buf);
         let fingerprint = if self.overflowed {
             self.hash.finish()
         } else if lone_cr {
@@ -91,25 +91,6 @@ impl Collector {
         };
         RawMessage { source, raw: self.buf, fingerprint, size: self.size, truncated: self.overflowed }
     }
-}
-
-/// Make every CRLF in `buf` LF, in place; true when a `\r` not followed by `\n` remains.
-fn crlf_to_lf_in_place(buf: &mut Vec<u8>) -> bool {
-    let (mut read, mut write, mut lone) = (0, 0, false);
-    while let Some(i) = memchr::memchr(b'\r', &buf[read..]).map(|i| read + i) {
-        buf.copy_within(read..i, write);
-        write += i - read;
-        if buf.get(i + 1) != Some(&b'\n') {
-            buf[write] = b'\r';
-            write += 1;
-            lone = true;
-        }
-        read = i + 1;
-    }
-    let n = buf.len();
-    buf.copy_within(read..n, write);
-    buf.truncate(write + n - read);
-    lone
 }
 
 /// Read a whole message file (bounded in memory).
