@@ -20,9 +20,9 @@ pub struct MailView {
     /// Lowercased `type/subtype` of the top-level message and its `report-type` parameter.
     pub content_type: String,
     pub report_type: String,
-    /// (lowercased name, unfolded value) of the top-level header fields named in
-    /// `READ_HEADERS`, in order.
-    headers: Vec<(String, String)>,
+    /// (name as in `READ_HEADERS`, unfolded value) of the top-level header fields named there,
+    /// in order.
+    headers: Vec<(&'static str, String)>,
     /// Human-readable text parts, in order.
     pub texts: Vec<String>,
     /// Machine-readable parts: (content type, body) for delivery-status, feedback-report…
@@ -49,7 +49,7 @@ impl MailView {
     /// The first top-level field `name` (lower case, one of `READ_HEADERS`), unfolded.
     pub fn header(&self, name: &str) -> Option<&str> {
         debug_assert!(READ_HEADERS.contains(&name), "header {name:?} is not in READ_HEADERS");
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
     /// All text, the prose parts joined: what plain-text extraction reads.
     pub fn prose(&self) -> String {
@@ -80,9 +80,11 @@ pub fn view(raw: &[u8]) -> Option<MailView> {
     v.headers = top
         .iter()
         .take(500)
-        .filter(|h| READ_HEADERS.iter().any(|r| h.name.as_str().eq_ignore_ascii_case(r)))
-        .filter_map(|h| Some((h.name.as_str(), std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?)))
-        .map(|(n, val)| (n.to_ascii_lowercase(), unfold(val)))
+        .filter_map(|h| {
+            let name = READ_HEADERS.iter().find(|r| h.name.as_str().eq_ignore_ascii_case(r))?;
+            let value = std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?;
+            Some((*name, unfold(value)))
+        })
         .collect();
     collect_parts(&parts, &mut v);
     if v.texts.iter().all(|t| t.trim().is_empty()) && v.reports.is_empty() {
