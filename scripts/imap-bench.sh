@@ -245,8 +245,7 @@ if ! timeout 1800 grep -m1 -q '"folder drained"' < <(exec tail -n +1 -F --pid="$
   if ! kill -0 "$DAEMON_PID" 2>/dev/null; then log "daemon exited early:"; tail -20 "$DIR/daemon.log" >&2; exit 1; fi
   log "daemon did not finish in 30 min"; exit 1
 fi
-HWM=0
-h=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null || echo 0); [ "${h:-0}" -gt "$HWM" ] && HWM=$h
+HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null || true); HWM=${HWM:-0}
 DRAINED_AT=$(grep -m1 '"folder drained"' "$DIR/daemon.log" | sed -n 's/.*"timestamp":"\([^"]*\)".*/\1/p')
 T1=$(date -d "$DRAINED_AT" +%s.%N)
 DRAINED_LINE=$(grep -m1 '"folder drained"' "$DIR/daemon.log")
