@@ -4,6 +4,7 @@
 //! [`source`] (mbox, Maildir, files) → [`extract`] (DSN, ARF, auto-reply, plain text) →
 //! [`normalize`] → [`rules`] / [`status`] → [`qualify`] → [`store`] (SQLite).
 
+pub mod alloc;
 pub mod bounds;
 pub mod extract;
 pub mod imap;

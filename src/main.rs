@@ -1,7 +1,6 @@
-/// mimalloc: analysis allocates and frees many small strings per message on several threads,
-/// where glibc's malloc spent a tenth of all instructions.
+/// mimalloc (see `inmail::alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: inmail::alloc::MiMalloc = inmail::alloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     inmail::cli::main()
