@@ -11,7 +11,7 @@
 use crate::config::QuarantineConfig;
 use crate::model::{FailureReason, FailureType, Kind};
 use crate::store::{format_time, QualStatus, Result, StoreError, StoredEvent};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -272,23 +272,24 @@ fn state_from_row(r: &Row) -> rusqlite::Result<State> {
     })
 }
 
+const LOAD_STATE: &str = "SELECT status, error_count, failure_type, failure_reason, error_text, first_error, last_error
+     FROM quarantine WHERE address = ?1";
+
+const INSERT_HISTORY: &str = "INSERT INTO quarantine_history (address, at, old_status, new_status, action, by, reason, event_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
 fn load_state(conn: &Connection, key: &str) -> Result<Option<State>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT status, error_count, failure_type, failure_reason, error_text, first_error, last_error
-             FROM quarantine WHERE address = ?1",
-        )?
-        .query_row([key], state_from_row)
-        .optional()?)
+    Ok(conn.prepare_cached(LOAD_STATE)?.query_row([key], state_from_row).optional()?)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn history(conn: &Connection, address: &str, at: i64, old: Option<QStatus>, new: QStatus, action: &str, by: &str, why: &str, event: Option<i64>) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO quarantine_history (address, at, old_status, new_status, action, by, reason, event_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![address, at, old.map(|s| s.label()), new.label(), action, by, why, event])?;
+    history_with(&mut conn.prepare_cached(INSERT_HISTORY)?, address, at, old, new, action, by, why, event)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn history_with(st: &mut CachedStatement<'_>, address: &str, at: i64, old: Option<QStatus>, new: QStatus, action: &str, by: &str, why: &str, event: Option<i64>) -> Result<()> {
+    st.execute(params![address, at, old.map(|s| s.label()), new.label(), action, by, why, event])?;
     Ok(())
 }
 
@@ -314,11 +315,13 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     // read once, stepped through its events in order, and written once at the end.
     let mut pending: HashMap<String, Pending<'_>> = HashMap::new();
     let mut changed = 0;
+    // Prepared once for the whole batch (a cache lookup per use hashes the SQL text).
+    let (mut load, mut hist) = (conn.prepare_cached(LOAD_STATE)?, conn.prepare_cached(INSERT_HISTORY)?);
     for e in order {
         let input = input_of(e.kind, e.qualification.failure_type, e.qualification.reason, e.row_status, &e.diagnostic);
         let k = key(&e.recipient, cfg);
         if !pending.contains_key(&k) {
-            let stored = load_state(conn, &k)?;
+            let stored = load.query_row([&k], state_from_row).optional()?;
             pending.insert(k.clone(), Pending { current: stored.clone(), stored, last: None, significant: None });
         }
         let entry = pending.get_mut(&k).expect("inserted above");
@@ -335,30 +338,30 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
         }
         let old_status = entry.current.as_ref().map(|o| o.status);
         if old_status != Some(new.status) {
-            history(conn, &k, e.event_time, old_status, new.status, "event", "inmail", "", Some(e.id))?;
+            history_with(&mut hist, &k, e.event_time, old_status, new.status, "event", "inmail", "", Some(e.id))?;
         }
         entry.current = Some(new);
         entry.last = Some(e);
         changed += 1;
     }
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO quarantine (address, channel, status, error_count, error_text, failure_type, failure_reason,
+            first_error, last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (address) DO UPDATE SET status = ?3, error_count = ?4, error_text = ?5, failure_type = ?6,
+            failure_reason = ?7, first_error = ?8, last_error = ?9, last_modified = ?10,
+            qualification_id = CASE WHEN ?15 THEN ?11 ELSE qualification_id END,
+            event_id = CASE WHEN ?15 THEN ?12 ELSE event_id END,
+            delivery_id = CASE WHEN ?15 THEN ?13 ELSE delivery_id END,
+            delivery_log_id = CASE WHEN ?15 THEN ?14 ELSE delivery_log_id END",
+    )?;
     for (address, entry) in &pending {
         let (Some(new), Some(last)) = (&entry.current, entry.last) else { continue };
         if entry.stored.as_ref() == Some(new) {
             continue;
         }
         let sig = entry.significant;
-        conn.prepare_cached(
-            "INSERT INTO quarantine (address, channel, status, error_count, error_text, failure_type, failure_reason,
-                first_error, last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (address) DO UPDATE SET status = ?3, error_count = ?4, error_text = ?5, failure_type = ?6,
-                failure_reason = ?7, first_error = ?8, last_error = ?9, last_modified = ?10,
-                qualification_id = CASE WHEN ?15 THEN ?11 ELSE qualification_id END,
-                event_id = CASE WHEN ?15 THEN ?12 ELSE event_id END,
-                delivery_id = CASE WHEN ?15 THEN ?13 ELSE delivery_id END,
-                delivery_log_id = CASE WHEN ?15 THEN ?14 ELSE delivery_log_id END",
-        )?
-        .execute(params![
+        upsert.execute(params![
             address,
             sig.unwrap_or(last).channel,
             new.status.label(),

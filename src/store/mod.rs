@@ -10,7 +10,7 @@ pub use qualification::{QualRow, QualStatus};
 use crate::extract::ExtractError;
 use crate::model::{FailureReason, FailureType, Kind, Qualification};
 use crate::pipeline::{Processed, Record};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -148,8 +148,21 @@ impl Store {
             self.cache.clear();
             self.data_version = dv;
         }
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Batch { tx: Some(tx), cache: &mut self.cache, pending: Vec::new(), events: Vec::new(), counts: HashMap::new(), linker: &self.linker })
+        // `&mut self` is held for the batch's life, so no other transaction can start on this
+        // connection: the unchecked constructor lets the batch keep its statements prepared
+        // beside the transaction, both borrowing the connection.
+        let conn = &self.conn;
+        let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Batch {
+            tx: Some(tx),
+            insert_message: conn.prepare_cached(INSERT_MESSAGE)?,
+            insert_event: conn.prepare_cached(INSERT_EVENT)?,
+            cache: &mut self.cache,
+            pending: Vec::new(),
+            events: Vec::new(),
+            counts: HashMap::new(),
+            linker: &self.linker,
+        })
     }
 
     pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
@@ -162,10 +175,22 @@ impl Store {
     }
 }
 
+const INSERT_MESSAGE: &str = "INSERT INTO message (fingerprint, source, message_id, kind, size, bounce_date, processed_at, error)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (fingerprint) DO NOTHING";
+
+const INSERT_EVENT: &str = "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
+        reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id,
+        delivery_id, delivery_log_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+
 /// One write transaction. Nothing is visible to others, and nothing counts, until `commit`.
 pub struct Batch<'a> {
     /// Always `Some` until `commit` takes it.
     tx: Option<Transaction<'a>>,
+    /// The two inserts every message makes, prepared once per batch: looking a statement up in
+    /// the connection's cache hashes its SQL text, twice per use.
+    insert_message: CachedStatement<'a>,
+    insert_event: CachedStatement<'a>,
     cache: &'a mut HashMap<(String, String), CachedRow>,
     /// Cache entries created inside this transaction: dropped on rollback.
     pending: Vec<(String, String)>,
@@ -193,11 +218,8 @@ impl Batch<'_> {
             Ok(p) => (p.analysis.kind.as_str(), p.analysis.message_id.as_str(), p.analysis.date, None),
             Err(e) => ("error", "", None, Some(e.to_string())),
         };
-        let inserted = self.tx().prepare_cached(
-            "INSERT INTO message (fingerprint, source, message_id, kind, size, bounce_date, processed_at, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (fingerprint) DO NOTHING",
-        )?
-        .execute(params![&meta.fingerprint[..], meta.source, message_id, kind, meta.size as i64, date, now, error])?;
+        let inserted =
+            self.insert_message.execute(params![&meta.fingerprint[..], meta.source, message_id, kind, meta.size as i64, date, now, error])?;
         if inserted == 0 {
             return Ok(Outcome::Duplicate);
         }
@@ -212,14 +234,7 @@ impl Batch<'_> {
             let link = self.linker.link(&p.analysis.original_headers, &r.bounce.diagnostic);
             new_rows += created as usize;
             new_to_qualify += (created && row_status == Some(QualStatus::ToQualify)) as usize;
-            self.tx()
-                .prepare_cached(
-                    "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
-                        reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id,
-                        delivery_id, delivery_log_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                )?
-                .execute(params![
+            self.insert_event.execute(params![
                     message_ref,
                     r.index as i64,
                     event_time,
