@@ -2,7 +2,7 @@
 # IMAP ingest-rate benchmark: the daemon's end-to-end rate vs a raw `UID FETCH 1:* BODY.PEEK[]`.
 #
 # usage: scripts/imap-bench.sh [-n N] [--format maildir|sdbox|mdbox] [--corpus DIR]... [--batch-size B]
-#                               [--check] [--keep]
+#                               [--runs K] [--check] [--keep]
 #
 #   -n N            messages to seed (default 10000)
 #   --format F      Dovecot mailbox format: maildir (default), sdbox or mdbox (imported with
@@ -10,7 +10,12 @@
 #   --corpus DIR    also use DIR/*.eml as templates (default: fixtures/imap/*.eml only),
 #                   e.g. --corpus ../shared/corpus/sisimai
 #   --batch-size B  set `batch_size` in the daemon's config (default: the daemon's default)
-#   --check         exit 1 when daemon rate / raw fetch rate < 0.5 (the requirement)
+#   --runs K        repeat the whole measurement K times (each with a fresh Dovecot and fresh
+#                   folders), print every pair and the median of the ratios (default 1). On a
+#                   shared machine one pair can be off by 2x either way: the raw fetch alone
+#                   took 0.19 to 0.78 s for the same 10,000 messages (docs/imap-bench.md)
+#   --check         exit 1 when daemon rate / raw fetch rate < 0.5 (the requirement); with
+#                   --runs, when the median ratio is
 #   --keep          keep the temp dir (Dovecot log, daemon log, database) for inspection
 #
 # What it does, in one run:
@@ -20,13 +25,14 @@
 #      Maildir; as root Dovecot runs as the `dovecot` user, like tests/common/dovecot.rs);
 #   3. seeds N distinct messages, generated from the templates round-robin, each with its own
 #      `X-Inmail-Bench:` header and Message-ID (so every fingerprint differs), written straight
-#      into Maildir/new of two folders with identical content: `Raw` and INBOX; then lets
+#      into Maildir/cur of two folders with identical content: `Raw` and INBOX; then lets
 #      Dovecot index both (doveadm mailbox status) so neither measurement pays the first scan;
 #   4. raw: `imap_fetch` runs LOGIN, SELECT Raw, then times one `UID FETCH 1:* BODY.PEEK[]`,
 #      consuming the whole stream (messages and bytes counted);
 #   5. daemon: `inmail run` with `after = "move"` on INBOX, timed from its start until INBOX is
 #      empty and N messages are in its database; then SIGTERM; peak RSS is VmHWM of the process.
-# Prints both rates (msg/s), the ratio and the peak RSS; one `RESULT` line is machine-readable.
+# Prints both rates (msg/s), the ratio and the peak RSS; one `RESULT` line is machine-readable
+# (with --runs, one per run and a `MEDIAN` line).
 # Dovecot, the daemon and the temp dir are cleaned up on exit.
 set -euo pipefail
 
@@ -35,9 +41,12 @@ FORMAT=maildir
 CHECK=0
 KEEP=0
 BATCH=""
+RUNS=1
 CORPORA=()
+ARGS=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
+    --runs) RUNS=$2; shift 2 ;;
     -n) N=$2; shift 2 ;;
     --format) FORMAT=$2; shift 2 ;;
     --corpus) CORPORA+=("$2"); shift 2 ;;
@@ -50,6 +59,48 @@ while [ $# -gt 0 ]; do
 done
 
 case "$FORMAT" in mdbox|sdbox|maildir) ;; *) echo "imap-bench: --format must be maildir, sdbox or mdbox" >&2; exit 2 ;; esac
+case "$RUNS" in ''|*[!0-9]*|0) echo "imap-bench: --runs must be a positive number" >&2; exit 2 ;; esac
+
+if [ "$RUNS" -gt 1 ]; then
+  # Each run is this script once more, without --runs and --check; then every pair and the
+  # medians (of the ratio and of each rate, taken separately).
+  ONE=()
+  for ((i = 0; i < ${#ARGS[@]}; i++)); do
+    case "${ARGS[i]}" in
+      --runs) i=$((i + 1)) ;;
+      --check) ;;
+      *) ONE+=("${ARGS[i]}") ;;
+    esac
+  done
+  RESULTS=()
+  for ((r = 1; r <= RUNS; r++)); do
+    printf '[imap-bench] run %d of %d\n' "$r" "$RUNS" >&2
+    line=$("$0" "${ONE[@]}" | grep '^RESULT ') || { echo "imap-bench: run $r failed" >&2; exit 1; }
+    RESULTS+=("$line")
+  done
+  field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+  median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  printf '\nIMAP ingest benchmark, %d runs:\n' "$RUNS"
+  printf '  %3s %12s %14s %8s %12s %14s\n' run 'raw msg/s' 'ingest msg/s' ratio 'daemon CPU' 'Dovecot CPU'
+  for ((r = 0; r < RUNS; r++)); do
+    l=${RESULTS[r]}
+    printf '  %3d %12.0f %14.0f %8.2f %11ss %13ss\n' $((r + 1)) "$(field "$l" raw_rate)" "$(field "$l" ingest_rate)" \
+      "$(field "$l" ingest_ratio)" "$(field "$l" daemon_cpu_s)" "$(field "$l" server_cpu_s)"
+  done
+  for l in "${RESULTS[@]}"; do printf '%s\n' "$l"; done
+  M_RATIO=$(for l in "${RESULTS[@]}"; do field "$l" ingest_ratio; done | median)
+  M_RAW=$(for l in "${RESULTS[@]}"; do field "$l" raw_rate; done | median)
+  M_INGEST=$(for l in "${RESULTS[@]}"; do field "$l" ingest_rate; done | median)
+  M_RSS=$(for l in "${RESULTS[@]}"; do field "$l" peak_rss_kb; done | sort -g | tail -1)
+  printf '  median ratio ingest / raw %.3f (required >= 0.5); median raw %.0f msg/s, median ingest %.0f msg/s; highest daemon peak RSS %.1f MB\n' \
+    "$M_RATIO" "$M_RAW" "$M_INGEST" "$(awk "BEGIN { print $M_RSS / 1024 }")"
+  printf 'MEDIAN runs=%d ingest_ratio=%.3f raw_rate=%.1f ingest_rate=%.1f max_peak_rss_kb=%d\n' "$RUNS" "$M_RATIO" "$M_RAW" "$M_INGEST" "$M_RSS"
+  if [ "$CHECK" = 1 ] && awk "BEGIN { exit !($M_RATIO < 0.5) }"; then
+    echo "[imap-bench] FAIL: median ingest ratio $M_RATIO < 0.5" >&2
+    exit 1
+  fi
+  exit 0
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
