@@ -19,7 +19,8 @@ async fn main() -> anyhow::Result<()> {
     let folder = args.get(5).map(String::as_str).unwrap_or("INBOX");
     let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
     tcp.set_nodelay(true)?;
-    let mut client = async_imap::Client::new(tcp);
+    // The same socket read buffer as the daemon's connection (src/imap/client.rs).
+    let mut client = async_imap::Client::new(tokio::io::BufReader::with_capacity(64 * 1024, tcp));
     client.read_response().await?.ok_or_else(|| anyhow::anyhow!("no greeting"))?;
     let mut s = client.login(user, pass).await.map_err(|(e, _)| e)?;
     let mb = s.select(folder).await?;

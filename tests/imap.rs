@@ -231,6 +231,20 @@ fn implicit_tls_with_ca_file() {
     assert_eq!(dc.count("INBOX"), 3);
 }
 
+/// STARTTLS: the session starts in plain text on the IMAP port and continues over TLS (the
+/// buffered socket under it must hand the TLS layer every byte the server sends after its OK).
+#[test]
+fn starttls_with_ca_file() {
+    let dc = Dovecot::start_starttls();
+    let dir = test_dir();
+    seed(&dc, 0, 20, 1, 1);
+    let extra = format!("tls = \"starttls\"\nca_file = \"{}\"\nbatch_size = 10", dc.tls_ca().display());
+    let cfg = write_config(&dc, dir.path(), &extra);
+    let db = DbView(dir.path().join("inmail.db"));
+    let d = Daemon::start(&cfg, &[]);
+    assert_all_done(&dc, &db, 20, 1, 1, &d);
+}
+
 #[test]
 fn plaintext_to_remote_host_is_refused() {
     let dir = test_dir();

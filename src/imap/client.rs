@@ -6,7 +6,7 @@ use async_imap::{Client, Session};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 use tokio_rustls::TlsConnector;
@@ -17,6 +17,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 
 pub type Stream = Box<dyn Io>;
 pub type ImapSession = Session<Stream>;
+
+/// Bytes read from the socket at most at once (see `connect`).
+const READ_BUFFER: usize = 64 * 1024;
 
 /// The server's capabilities that change what we do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -78,6 +81,10 @@ pub async fn connect(m: &MailboxConfig, tls: Option<&TlsConnector>, password: &s
     let addr = (m.host.as_str(), m.port());
     let tcp = within(limit, "connect", TcpStream::connect(addr)).await?;
     let _ = tcp.set_nodelay(true);
+    // Reads of the socket go through a 64 KiB buffer (writes pass straight through): the IMAP
+    // parser asks for a few KiB at a time, and a FETCH streams megabytes, so without it every
+    // message cost several read system calls here and as many wake-ups of the server's writer.
+    let tcp = BufReader::with_capacity(READ_BUFFER, tcp);
     let server_name = || {
         ServerName::try_from(m.host.trim_matches(|c| c == '[' || c == ']').to_string())
             .map_err(|e| anyhow::anyhow!("invalid host name {}: {e}", m.host))
@@ -94,7 +101,9 @@ pub async fn connect(m: &MailboxConfig, tls: Option<&TlsConnector>, password: &s
             greeting(&mut client, limit).await?;
             within(limit, "STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await?;
             let inner = client.into_inner();
-            // The plain stream is a TcpStream boxed above: TLS wraps the boxed stream.
+            // The plain stream is the buffered TcpStream boxed above: TLS wraps the boxed stream.
+            // Its buffer is empty here: after its OK to STARTTLS the server waits for the
+            // handshake, and bytes it had sent ahead would be read as TLS records, and fail.
             let s = within(limit, "TLS handshake", c.connect(server_name()?, inner)).await?;
             Client::new(Box::new(s) as Stream)
         }

@@ -65,6 +65,16 @@ impl Dovecot {
 
     /// With `tls`: implicit TLS (imaps) on `port`, certificate signed by a fresh test CA.
     pub fn start_with(tls: bool) -> Dovecot {
+        Self::start_mode(tls, true)
+    }
+
+    /// TLS required through STARTTLS on the plain IMAP `port` (same test CA).
+    #[allow(dead_code)]
+    pub fn start_starttls() -> Dovecot {
+        Self::start_mode(true, false)
+    }
+
+    fn start_mode(tls: bool, implicit: bool) -> Dovecot {
         ensure_dovecot();
         let dir = tempfile::Builder::new().prefix("inmail-dovecot-").tempdir().expect("tempdir");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -94,7 +104,7 @@ impl Dovecot {
         } else {
             "ssl = no\n".to_string()
         };
-        let (imap_port, imaps_port) = if tls { (0, port) } else { (port, 0) };
+        let (imap_port, imaps_port) = if tls && implicit { (0, port) } else { (port, 0) };
         let grp = String::from_utf8_lossy(&Command::new("id").arg("-gn").arg(&me).output().expect("id").stdout).trim().to_string();
         let conf = format!(
             r#"protocols = imap
@@ -133,7 +143,7 @@ service anvil {{
 }}
 "#,
             d = d.display(),
-            imaps_ssl = if tls { "\n    ssl = yes" } else { "" },
+            imaps_ssl = if tls && implicit { "\n    ssl = yes" } else { "" },
         );
         let conf_path = d.join("dovecot.conf");
         std::fs::write(&conf_path, conf).expect("conf");
