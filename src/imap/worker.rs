@@ -184,14 +184,15 @@ pub fn uid_set(uids: &[u32]) -> String {
 /// the bound keeps the work redone after a crash (refetch, found by fingerprint) small.
 const ACT_EVERY: usize = 20_000;
 
-/// How many messages the next batch fetches: `batch_size`, unless the messages seen so far are
-/// so large that the batch would exceed `batch_bytes`. The first batch is small, to learn, and
-/// the next ones double up to the full size: while the analysis threads work on one batch the
-/// next, twice as large, is fetched in about the same time, so the pipeline fills without the
-/// threads waiting on a first full-size FETCH (measured: the first full batch of a pass took
-/// twice as long as the others). The last batches of a pass shrink by halves: after the last
-/// FETCH the pipeline still has to analyze and commit the last batch alone, so a small last
-/// batch keeps that tail short.
+/// How many messages the next batch holds (a batch is analyzed together and committed in one
+/// transaction): `batch_size`, unless the messages seen so far are so large that the batch
+/// would exceed `batch_bytes`. The first batch is small, to learn, and the next ones double up
+/// to the full size: while the analysis threads work on one batch the next, twice as large,
+/// arrives in about the same time, so the pipeline fills without the threads waiting on a
+/// first full-size batch (measured: the first full batch of a pass took twice as long as the
+/// others). The last batches of a pass shrink by halves: after the last message arrives the
+/// pipeline still has to analyze and commit the last batch alone, so a small last batch keeps
+/// that tail short.
 struct BatchSizer {
     max: usize,
     bytes: usize,
@@ -225,25 +226,56 @@ impl BatchSizer {
     }
 }
 
-/// Fetch one batch, converting each message as it streams in (no second copy of the batch).
-async fn fetch_batch(m: &MailboxConfig, s: &mut ImapSession, chunk: &[u32], uidvalidity: u32) -> anyhow::Result<Vec<(u32, RawMessage)>> {
-    let set = uid_set(chunk);
-    timed(m, "UID FETCH", async {
-        let mut st = s.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
-        let mut msgs = Vec::with_capacity(chunk.len());
-        while let Some(f) = st.try_next().await? {
-            let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
-            if chunk.binary_search(&uid).is_err() {
-                continue; // an unsolicited FETCH (flag change) of another message
-            }
-            let mut c = Collector::new();
-            c.push(body);
-            let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
-            msgs.push((uid, c.finish(name)));
+/// Messages one FETCH command asks for, in batches of `batch_size`: the batches of a command
+/// are handed on as its messages stream in, so the analysis of the first starts before the
+/// server has sent the last (and before its work at the end of the command, ~10 ms on the
+/// first FETCH of a Maildir folder); fewer commands also mean fewer round trips. The bound
+/// keeps what a shutdown or a failed later stage has to read and drop small.
+const BATCHES_PER_FETCH: usize = 4;
+
+/// Fetch `span` with one command, converting each message as it streams in and handing the
+/// messages on in batches sized by `sizer` (`after`: messages of the round after this span).
+/// Returns false once the next stage has stopped: the rest of the command is then read and
+/// dropped, so that the session stays usable for the move of what was committed. The server
+/// must answer within `timeout` each time, however long the whole command takes.
+async fn fetch_span(
+    m: &MailboxConfig,
+    s: &mut ImapSession,
+    span: &[u32],
+    after: usize,
+    uidvalidity: u32,
+    sizer: &mut BatchSizer,
+    out: &tokio::sync::mpsc::Sender<Vec<(u32, RawMessage)>>,
+) -> anyhow::Result<bool> {
+    let set = uid_set(span);
+    let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, "(UID BODY.PEEK[])")).await?;
+    let (mut open, mut seen) = (true, 0usize);
+    let mut size = sizer.next(span.len() + after);
+    let (mut batch, mut bytes) = (Vec::with_capacity(size), 0usize);
+    while let Some(f) = timed(m, "UID FETCH", st.try_next()).await? {
+        let (Some(uid), Some(body)) = (f.uid, f.body()) else { continue };
+        if !open || span.binary_search(&uid).is_err() {
+            continue; // dropped, or an unsolicited FETCH (flag change) of another message
         }
-        Ok::<_, async_imap::error::Error>(msgs)
-    })
-    .await
+        let mut c = Collector::new();
+        c.push(body);
+        let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
+        let msg = c.finish(name);
+        bytes += msg.size as usize;
+        batch.push((uid, msg));
+        seen += 1;
+        if batch.len() >= size {
+            sizer.observe(batch.len(), bytes);
+            open = out.send(std::mem::take(&mut batch)).await.is_ok();
+            size = sizer.next(span.len().saturating_sub(seen) + after);
+            (batch, bytes) = (Vec::with_capacity(size), 0);
+        }
+    }
+    if open && !batch.is_empty() {
+        sizer.observe(batch.len(), bytes);
+        open = out.send(batch).await.is_ok();
+    }
+    Ok(open)
 }
 
 /// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
@@ -291,11 +323,9 @@ async fn process_pending(
             let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
             let mut pos = 0;
             while pos < round.len() && !shutdown.requested() {
-                let chunk = &round[pos..pos + sizer.next(round.len() - pos)];
-                let msgs = fetch_batch(m, session, chunk, uidvalidity).await?;
-                pos += chunk.len();
-                sizer.observe(msgs.len(), msgs.iter().map(|(_, r)| r.size as usize).sum());
-                if to_analyze.send(msgs).await.is_err() {
+                let span = &round[pos..round.len().min(pos + m.batch_size.max(1) * BATCHES_PER_FETCH)];
+                pos += span.len();
+                if !fetch_span(m, session, span, round.len() - pos, uidvalidity, &mut sizer, &to_analyze).await? {
                     break; // a later stage stopped
                 }
             }
