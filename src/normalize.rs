@@ -103,13 +103,12 @@ fn scan(hay: &[u8], mut f: impl FnMut(usize, usize, usize) -> bool) {
                 i += 1;
                 continue;
             }
-            let input = Input::new(hay).range(i..).anchored(Anchored::Yes);
-            match sc.dfa.try_search_fwd(cache, &input) {
-                Ok(Some(m)) if m.offset() > i => {
-                    if !f(i, m.offset(), m.pattern().as_usize()) {
+            match token_at(&sc.dfa, cache, hay, i) {
+                Ok(Some((end, class))) if end > i => {
+                    if !f(i, end, class) {
                         return;
                     }
-                    i = m.offset();
+                    i = end;
                 }
                 Ok(_) => i += 1,
                 Err(_) => {
@@ -127,6 +126,34 @@ fn scan(hay: &[u8], mut f: impl FnMut(usize, usize, usize) -> bool) {
             }
         }
     });
+}
+
+/// The token starting at `i`: (end, class), as an anchored leftmost-first search of `dfa` from
+/// `i` to the end of `hay` finds it. The search loop of regex-automata's lazy DFA, driven by
+/// hand: a diagnostic is mostly short words, each a search of its own, and the library's
+/// search costs more to set up than to run over a word. Err when the automaton gives up.
+fn token_at(dfa: &hybrid::dfa::DFA, cache: &mut hybrid::dfa::Cache, hay: &[u8], i: usize) -> Result<Option<(usize, usize)>, ()> {
+    let input = Input::new(hay).range(i..).anchored(Anchored::Yes);
+    let mut sid = dfa.start_state_forward(cache, &input).map_err(drop)?;
+    let mut found = None;
+    for (at, &b) in hay.iter().enumerate().skip(i) {
+        sid = dfa.next_state(cache, sid, b).map_err(drop)?;
+        if sid.is_tagged() {
+            if sid.is_match() {
+                // Matches show one byte late: this one ended before `at`.
+                found = Some((at, dfa.match_pattern(cache, sid, 0).as_usize()));
+            } else if sid.is_dead() {
+                return Ok(found);
+            } else if sid.is_quit() {
+                return Err(());
+            }
+        }
+    }
+    sid = dfa.next_eoi_state(cache, sid).map_err(drop)?;
+    if sid.is_match() {
+        found = Some((hay.len(), dfa.match_pattern(cache, sid, 0).as_usize()));
+    }
+    Ok(found)
 }
 
 /// Normalize a raw diagnostic into its Text template.
