@@ -74,6 +74,17 @@ pub fn analyze_all(rules: &RuleSet, msgs: &[&RawMessage], threads: usize) -> Vec
     pool(threads).install(|| msgs.par_iter().with_min_len(16).map(|m| process_guarded(rules, m)).collect())
 }
 
+/// Analyze `msgs` on every analysis thread, each thread once: the regex caches the lazy
+/// automata fill are per thread, so a warm-up on one thread leaves the others cold.
+pub fn warm_each_thread(rules: &RuleSet, msgs: &[&RawMessage], threads: usize) {
+    let warm = || msgs.iter().for_each(|m| drop(process_guarded(rules, m)));
+    if threads.max(1) == 1 {
+        warm();
+    } else {
+        pool(threads).broadcast(|_| warm());
+    }
+}
+
 /// Run the analysis threads at a lower scheduling priority (nice +`by`). The daemon's pipeline
 /// has one sequential stage, the database writer, and the fetch on the connection beside the
 /// parallel analysis: on a machine with few cores, analysis threads at equal priority

@@ -97,9 +97,10 @@ impl Db {
     }
 
     /// Start the analysis threads (at a lower priority, see `lower_analysis_priority`) and build
-    /// the extractors' lazily compiled automata now, on a thread of their own while the
-    /// mailboxes connect and log in, rather than inside the first batch. The samples are the
-    /// bundled fixtures, one per kind of message.
+    /// the extractors' lazily compiled automata now, while the mailboxes connect and log in,
+    /// rather than inside the first batch: every analysis thread analyzes the samples once, since
+    /// each keeps its own automata caches. The samples are bundled fixtures, one per kind of
+    /// message.
     pub fn warm_up(&self) {
         const SAMPLES: [&[u8]; 6] = [
             include_bytes!("../../fixtures/imap/dsn-user-unknown.eml"),
@@ -123,7 +124,7 @@ impl Db {
                 })
                 .collect();
             let refs: Vec<&RawMessage> = msgs.iter().collect();
-            analyze_all(&rules, &refs, threads);
+            crate::ingest::warm_each_thread(&rules, &refs, threads);
         });
     }
 
