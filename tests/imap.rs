@@ -210,16 +210,7 @@ fn message_appended_while_idle_is_processed_quickly() {
 #[test]
 fn implicit_tls_with_ca_file() {
     let dc = Dovecot::start_with(true);
-    let dir = test_dir();
-    seed(&dc, 0, 30, 2, 1);
-    let extra = format!("tls = \"implicit\"\nca_file = \"{}\"\nbatch_size = 10", dc.tls_ca().display());
-    let cfg = write_config(&dc, dir.path(), &extra);
-    // host must match the certificate: 127.0.0.1 is in its subjectAltName.
-    let db = DbView(dir.path().join("inmail.db"));
-    let d = Daemon::start(&cfg, &[]);
-    assert_all_done(&dc, &db, 30, 2, 1, &d);
-
-    drop(d);
+    all_done_over_tls(&dc, "implicit", 30);
     // Without the CA the certificate is refused and nothing is touched.
     let dir2 = test_dir();
     seed(&dc, 100, 3, 0, 0);
@@ -235,14 +226,19 @@ fn implicit_tls_with_ca_file() {
 /// buffered socket under it must hand the TLS layer every byte the server sends after its OK).
 #[test]
 fn starttls_with_ca_file() {
-    let dc = Dovecot::start_starttls();
+    all_done_over_tls(&Dovecot::start_starttls(), "starttls", 20);
+}
+
+/// `bounces` bounces, 2 other messages and a broken one, processed over TLS (`mode`) with the
+/// test CA. The host must match the certificate: 127.0.0.1 is in its subjectAltName.
+fn all_done_over_tls(dc: &Dovecot, mode: &str, bounces: usize) {
     let dir = test_dir();
-    seed(&dc, 0, 20, 1, 1);
-    let extra = format!("tls = \"starttls\"\nca_file = \"{}\"\nbatch_size = 10", dc.tls_ca().display());
-    let cfg = write_config(&dc, dir.path(), &extra);
+    seed(dc, 0, bounces, 2, 1);
+    let extra = format!("tls = \"{mode}\"\nca_file = \"{}\"\nbatch_size = 10", dc.tls_ca().display());
+    let cfg = write_config(dc, dir.path(), &extra);
     let db = DbView(dir.path().join("inmail.db"));
     let d = Daemon::start(&cfg, &[]);
-    assert_all_done(&dc, &db, 20, 1, 1, &d);
+    assert_all_done(dc, &db, bounces, 2, 1, &d);
 }
 
 #[test]
