@@ -117,11 +117,7 @@ impl Db {
         std::thread::spawn(move || {
             let msgs: Vec<RawMessage> = SAMPLES
                 .iter()
-                .map(|raw| {
-                    let mut c = crate::source::Collector::new();
-                    c.push(raw);
-                    c.finish("warm-up".into())
-                })
+                .map(|raw| crate::source::Collector::whole(raw, "warm-up".into()))
                 .collect();
             let refs: Vec<&RawMessage> = msgs.iter().collect();
             crate::ingest::warm_each_thread(&rules, &refs, threads);

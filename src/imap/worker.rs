@@ -257,10 +257,8 @@ async fn fetch_span(
         if !open || span.binary_search(&uid).is_err() {
             continue; // dropped, or an unsolicited FETCH (flag change) of another message
         }
-        let mut c = Collector::new();
-        c.push(body);
         let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
-        let msg = c.finish(name);
+        let msg = Collector::whole(body, name);
         bytes += msg.size as usize;
         batch.push((uid, msg));
         seen += 1;
