@@ -83,8 +83,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         (Kind::NotBounce, Vec::new())
     };
     if matches!(kind, Kind::Dsn | Kind::Text) {
-        let prose = v.prose();
-        let human = text::human_part(&prose);
+        let human = v.human();
         let lower = human.to_ascii_lowercase();
         // The whole text is scanned for a command only when a record's own lines name none.
         let whole_cmd = std::cell::OnceCell::new();

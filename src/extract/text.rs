@@ -322,8 +322,7 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     if !looks_like_bounce(v) {
         return None;
     }
-    let prose = v.prose();
-    let text = human_part(&prose);
+    let text = v.human();
     let mut rcpts = recipients(v, text);
     if rcpts.is_empty() {
         // Mail sent to oneself: the failed address is also the bounce's To, which the search

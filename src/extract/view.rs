@@ -29,6 +29,10 @@ pub struct MailView {
     pub reports: Vec<(String, String)>,
     /// Header block of the returned original message (message/rfc822 or text/rfc822-headers).
     pub original_headers: String,
+    /// `prose()` and the length of `human()`, computed once: plain-text extraction and the
+    /// refinement of every record read them both.
+    prose: std::cell::OnceCell<String>,
+    human_len: std::cell::OnceCell<usize>,
 }
 
 /// The top-level header fields extraction reads (lower case). Only these are unfolded and kept:
@@ -52,8 +56,13 @@ impl MailView {
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
     /// All text, the prose parts joined: what plain-text extraction reads.
-    pub fn prose(&self) -> String {
-        self.texts.join("\n")
+    pub fn prose(&self) -> &str {
+        self.prose.get_or_init(|| self.texts.join("\n"))
+    }
+    /// The prose up to the copy of the original message (`text::human_part`).
+    pub fn human(&self) -> &str {
+        let prose = self.prose();
+        &prose[..*self.human_len.get_or_init(|| super::text::human_part(prose).len())]
     }
 }
 
