@@ -43,6 +43,22 @@ pub fn crlf_to_lf_in_place(buf: &mut Vec<u8>) -> bool {
     lone
 }
 
+/// Append `src` to `out` with every CRLF made LF, in one pass (what `crlf_to_lf_in_place` does
+/// to a buffer already filled); true when a `\r` not followed by `\n` remains.
+pub fn crlf_to_lf_into(src: &[u8], out: &mut Vec<u8>) -> bool {
+    let (mut read, mut lone) = (0, false);
+    while let Some(i) = memchr::memchr(b'\r', &src[read..]).map(|i| read + i) {
+        out.extend_from_slice(&src[read..i]);
+        if src.get(i + 1) != Some(&b'\n') {
+            out.push(b'\r');
+            lone = true;
+        }
+        read = i + 1;
+    }
+    out.extend_from_slice(&src[read..]);
+    lone
+}
+
 /// Shorten `s` to at most `max` bytes, on a char boundary.
 pub fn truncate(s: &mut String, max: usize) {
     let end = floor_char_boundary(s, max);
@@ -51,7 +67,20 @@ pub fn truncate(s: &mut String, max: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{floor_char_boundary, lossy, truncate};
+    use super::{crlf_to_lf_in_place, crlf_to_lf_into, floor_char_boundary, lossy, truncate};
+
+    /// Copying and compacting in place give the same bytes and the same answer.
+    #[test]
+    fn crlf_to_lf_copy_is_in_place() {
+        let mut rng = crate::test_support::Rng::new(0x2545_F491_4F6C_DD1D);
+        for _ in 0..10_000 {
+            let src = rng.string(&["\r", "\n", "\r\n", "a", "é"], 40);
+            let (mut copied, mut compacted) = (b"x".to_vec(), src.clone());
+            let lone_copied = crlf_to_lf_into(&src, &mut copied);
+            let lone_compacted = crlf_to_lf_in_place(&mut compacted);
+            assert_eq!((&copied[1..], lone_copied), (&compacted[..], lone_compacted), "{src:?}");
+        }
+    }
 
     #[test]
     fn lossy_is_from_utf8_lossy() {

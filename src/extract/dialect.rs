@@ -47,7 +47,7 @@ mod tests {
         let v = super::super::view::view(raw.as_bytes()).unwrap();
         let human = v.prose();
         let mut b = vec![Bounce { recipient: "team@example.org".into(), ..Default::default() }];
-        refine(&v, &human, &mut b);
+        refine(&v, human, &mut b);
         assert_eq!(b[0].diagnostic, "Google Groups: La grupo (team) eble ne ekzistas.");
     }
 }

@@ -199,8 +199,8 @@ fn crlf_to_lf(s: &str) -> String {
     if memchr::memchr(b'\r', s.as_bytes()).is_none() {
         return s.to_string(); // the usual case: sources hand over LF text (`Collector`)
     }
-    let mut out = s.as_bytes().to_vec();
-    crate::bounds::crlf_to_lf_in_place(&mut out);
+    let mut out = Vec::with_capacity(s.len());
+    crate::bounds::crlf_to_lf_into(s.as_bytes(), &mut out);
     // Removing ASCII bytes from UTF-8 leaves UTF-8.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

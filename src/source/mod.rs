@@ -86,32 +86,27 @@ impl Collector {
             c.push(bytes);
             return c.finish(source);
         }
-        let (mut raw, mut read, mut lone_cr) = (Vec::with_capacity(bytes.len()), 0, false);
-        while let Some(i) = memchr::memchr(b'\r', &bytes[read..]).map(|i| read + i) {
-            raw.extend_from_slice(&bytes[read..i]);
-            if bytes.get(i + 1) != Some(&b'\n') {
-                raw.push(b'\r');
-                lone_cr = true;
-            }
-            read = i + 1;
-        }
-        raw.extend_from_slice(&bytes[read..]);
-        let fingerprint = if lone_cr { crate::pipeline::fingerprint(&raw) } else { *blake3::hash(&raw).as_bytes() };
-        RawMessage { source, raw, fingerprint, size: bytes.len() as u64, truncated: false }
+        let mut raw = Vec::with_capacity(bytes.len());
+        let lone_cr = crate::bounds::crlf_to_lf_into(bytes, &mut raw);
+        RawMessage { source, fingerprint: kept_fingerprint(&raw, lone_cr), raw, size: bytes.len() as u64, truncated: false }
     }
     pub fn is_empty(&self) -> bool {
         self.size == 0
     }
     pub fn finish(mut self, source: String) -> RawMessage {
         let lone_cr = crate::bounds::crlf_to_lf_in_place(&mut self.buf);
-        let fingerprint = if self.overflowed {
-            self.hash.finish()
-        } else if lone_cr {
-            crate::pipeline::fingerprint(&self.buf)
-        } else {
-            *blake3::hash(&self.buf).as_bytes()
-        };
+        let fingerprint = if self.overflowed { self.hash.finish() } else { kept_fingerprint(&self.buf, lone_cr) };
         RawMessage { source, raw: self.buf, fingerprint, size: self.size, truncated: self.overflowed }
+    }
+}
+
+/// The fingerprint of a whole message kept with its CRLFs made LF. It ignores every `\r`, so
+/// without a lone CR left it is the plain hash of the bytes, in one vectorized call.
+fn kept_fingerprint(raw: &[u8], lone_cr: bool) -> [u8; 32] {
+    if lone_cr {
+        crate::pipeline::fingerprint(raw)
+    } else {
+        *blake3::hash(raw).as_bytes()
     }
 }
 
