@@ -3,9 +3,12 @@
 //! tables do the work). What it does not do is parse the returned original message
 //! (`message/rfc822`): extraction reads only that message's header block, and its body, often
 //! a whole newsletter in quoted-printable HTML, cost more to parse than the bounce itself.
-//! Such a part is skipped with one boundary search.
+//! Such a part is skipped with one boundary search. So is a part no reader wants (an image, an
+//! attachment: see `walk`'s `reads`), and an HTML part is decoded only when asked for: read
+//! only when a bounce has no plain text, it is often the largest part of one.
 
 use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::decoders::charsets::DecoderFnc;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{ContentType, GetHeader, Header, HeaderName, HeaderValue};
 use std::borrow::Cow;
@@ -25,8 +28,68 @@ pub enum Body<'x> {
     /// A returned message, transfer-decoded, not parsed.
     Message(Cow<'x, [u8]>),
     Text(Cow<'x, str>),
-    Html(Cow<'x, str>),
+    /// HTML, decoded on demand (`Html::text`).
+    Html(Html<'x>),
     Binary(Cow<'x, [u8]>),
+    /// A part nobody reads: its end was found, its bytes were not decoded.
+    Unread,
+}
+
+/// An HTML part, decoded when its text is asked for.
+pub enum Html<'x> {
+    /// Decoded by the walk: in a multipart whose boundary parameter is empty, where the
+    /// decoders' own boundary handling decides where the part ends.
+    Decoded(Cow<'x, str>),
+    /// Where the body starts and ends, and how it is encoded.
+    Encoded {
+        raw: &'x [u8],
+        start: usize,
+        /// End of the body (before the line break ahead of the delimiter).
+        end: usize,
+        cte: Cte,
+        /// The enclosing multipart's boundary (the decoders stop at it).
+        boundary: Option<Vec<u8>>,
+        charset: Option<DecoderFnc>,
+    },
+}
+
+impl<'x> Html<'x> {
+    /// The decoded text: the walk's decoders, run from the body's start as the walk would have
+    /// run them. A broken transfer encoding leaves the raw bytes, still read as HTML (the walk
+    /// of a part decoded at once makes them text, as mail-parser does).
+    pub fn text(&self) -> Cow<'x, str> {
+        let (raw, start, end, cte, boundary, charset) = match self {
+            Html::Decoded(t) => return t.clone(),
+            Html::Encoded { raw, start, end, cte, boundary, charset } => (*raw, *start, *end, *cte, boundary, *charset),
+        };
+        let body = &raw[start..end];
+        let bytes = match cte {
+            Cte::None => Cow::Borrowed(body),
+            cte => {
+                let mut stream = MessageStream::new(raw);
+                stream.skip_bytes(start);
+                let boundary = boundary.as_deref().unwrap_or(b"");
+                let (end, bytes) =
+                    if cte == Cte::Base64 { stream.decode_base64_mime(boundary) } else { quoted_printable_part(&mut stream, boundary) };
+                if end == usize::MAX {
+                    Cow::Borrowed(body)
+                } else {
+                    bytes
+                }
+            }
+        };
+        decode_text(bytes, charset)
+    }
+}
+
+/// Bytes as text in `charset` (mail-parser's decoder), else UTF-8 with invalid bytes replaced.
+fn decode_text<'x>(bytes: Cow<'x, [u8]>, charset: Option<DecoderFnc>) -> Cow<'x, str> {
+    match (bytes, charset) {
+        (Cow::Owned(v), Some(d)) => d(&v).into(),
+        (Cow::Owned(v), None) => String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()).into(),
+        (Cow::Borrowed(b), Some(d)) => d(b).into(),
+        (Cow::Borrowed(b), None) => crate::bounds::lossy(b),
+    }
 }
 
 impl<'x> Part<'x> {
@@ -64,7 +127,7 @@ fn classify(ct: Option<&ContentType<'_>>, in_digest: bool) -> Mime {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Cte {
+pub enum Cte {
     None,
     Base64,
     QuotedPrintable,
@@ -85,7 +148,9 @@ impl Level {
 }
 
 /// Walk `raw`, stopping after `max_parts` parts. `None` when there is no header at all.
-pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
+/// `reads(content type)` says whether the bytes of a part that is neither text, nor a message,
+/// nor the first part are read by anyone; those that are not are `Body::Unread`.
+pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> bool) -> Option<Vec<Part<'x>>> {
     let mut stream = MessageStream::new(raw);
     let mut parts: Vec<Part<'x>> = Vec::new();
     let mut stack: Vec<Level> = Vec::new();
@@ -120,52 +185,38 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
             }
         }
 
-        let boundary = level.boundary.as_deref().unwrap_or(b"");
         let cte = match headers.header_value(&HeaderName::ContentTransferEncoding) {
             Some(HeaderValue::Text(e)) if e.eq_ignore_ascii_case("base64") => Cte::Base64,
             Some(HeaderValue::Text(e)) if e.eq_ignore_ascii_case("quoted-printable") => Cte::QuotedPrintable,
             _ => Cte::None,
         };
-        let (end, mut bytes) = match cte {
-            Cte::Base64 => stream.decode_base64_mime(boundary),
-            Cte::QuotedPrintable => quoted_printable_part(&mut stream, boundary),
-            Cte::None => plain_part(&mut stream, level.delimiter.as_ref()),
+        let charset = || ct.and_then(|c| c.attribute("charset")).and_then(|c| charset_decoder(c.as_bytes()));
+        // Not decoded now: HTML, and a part nobody reads. Only the end of the part is found, by
+        // the delimiter search the decoders would have stopped at (the first `--boundary`;
+        // an empty boundary, which they treat otherwise, is left to them).
+        let later = match mime {
+            Mime::TextHtml => true,
+            Mime::Other => !parts.is_empty() && !ct.is_some_and(reads),
+            _ => false,
         };
-        if end == usize::MAX {
-            // Broken encoding or no closing boundary: the raw bytes, read as text. A returned
-            // message without transfer encoding stays a message, running to the end (mail-parser
-            // parses it in place, to the end of the input).
-            if cte == Cte::None && mime == Mime::Message {
-                // keep it a message
-            } else if mime != Mime::TextPlain {
-                mime = Mime::TextOther;
-            }
-            let (end, found) = stream.seek_part_end(level.boundary.as_deref());
-            bytes = Cow::Borrowed(raw.get(offset_body..end).unwrap_or_default());
-            if !found {
-                level.boundary = None;
-                level.delimiter = None;
-            }
-        }
-        let body = match mime {
-            Mime::Message => Body::Message(bytes),
-            Mime::TextPlain | Mime::TextOther | Mime::TextHtml => {
-                let charset = ct.and_then(|c| c.attribute("charset")).and_then(|c| charset_decoder(c.as_bytes()));
-                let text: Cow<'x, str> = match (bytes, charset) {
-                    (Cow::Owned(v), Some(d)) => d(&v).into(),
-                    (Cow::Owned(v), None) => {
-                        String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()).into()
-                    }
-                    (Cow::Borrowed(b), Some(d)) => d(b).into(),
-                    (Cow::Borrowed(b), None) => crate::bounds::lossy(b),
-                };
-                if mime == Mime::TextHtml {
-                    Body::Html(text)
-                } else {
-                    Body::Text(text)
+        let body = if later && (level.boundary.is_none() || level.delimiter.is_some()) {
+            let html_boundary = if mime == Mime::TextHtml { level.boundary.clone() } else { None };
+            let end = match plain_part(&mut stream, level.delimiter.as_ref()).0 {
+                usize::MAX => {
+                    stream.seek_end();
+                    level.boundary = None;
+                    level.delimiter = None;
+                    raw.len()
                 }
+                end => end,
+            };
+            if mime == Mime::TextHtml {
+                Body::Html(Html::Encoded { raw, start: offset_body, end, cte, boundary: html_boundary, charset: charset() })
+            } else {
+                Body::Unread
             }
-            Mime::Multipart | Mime::Other => Body::Binary(bytes),
+        } else {
+            decoded_body(&mut stream, raw, offset_body, mime, cte, &mut level, charset)
         };
         parts.push(Part { headers: std::mem::take(&mut headers), body });
 
@@ -202,6 +253,46 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize) -> Option<Vec<Part<'x>>> {
         parts.push(Part { headers, body: Body::Text(Cow::Borrowed("")) });
     }
     Some(parts)
+}
+
+/// A part's body decoded now, up to the end of the part (the stream is left after it).
+fn decoded_body<'x>(
+    stream: &mut MessageStream<'x>,
+    raw: &'x [u8],
+    offset_body: usize,
+    mut mime: Mime,
+    cte: Cte,
+    level: &mut Level,
+    charset: impl FnOnce() -> Option<DecoderFnc>,
+) -> Body<'x> {
+    let boundary = level.boundary.as_deref().unwrap_or(b"");
+    let (end, mut bytes) = match cte {
+        Cte::Base64 => stream.decode_base64_mime(boundary),
+        Cte::QuotedPrintable => quoted_printable_part(stream, boundary),
+        Cte::None => plain_part(stream, level.delimiter.as_ref()),
+    };
+    if end == usize::MAX {
+        // Broken encoding or no closing boundary: the raw bytes, read as text. A returned
+        // message without transfer encoding stays a message, running to the end (mail-parser
+        // parses it in place, to the end of the input).
+        if cte == Cte::None && mime == Mime::Message {
+            // keep it a message
+        } else if mime != Mime::TextPlain {
+            mime = Mime::TextOther;
+        }
+        let (end, found) = stream.seek_part_end(level.boundary.as_deref());
+        bytes = Cow::Borrowed(raw.get(offset_body..end).unwrap_or_default());
+        if !found {
+            level.boundary = None;
+            level.delimiter = None;
+        }
+    }
+    match mime {
+        Mime::Message => Body::Message(bytes),
+        Mime::TextPlain | Mime::TextOther => Body::Text(decode_text(bytes, charset())),
+        Mime::TextHtml => Body::Html(Html::Decoded(decode_text(bytes, charset()))),
+        Mime::Multipart | Mime::Other => Body::Binary(bytes),
+    }
 }
 
 type FieldParser<'x> = fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
@@ -530,14 +621,15 @@ mod tests {
     /// The walk's leaves against mail-parser's own parse of the same bytes.
     fn same_as_mail_parser(raw: &[u8]) {
         let p = parser();
-        let ours = walk(raw, usize::MAX).expect("walk");
+        let ours = walk(raw, usize::MAX, |_| true).expect("walk");
         let theirs = p.parse(raw).expect("parse");
         assert_eq!(ours.len(), theirs.parts.len(), "part count");
         for (i, (a, b)) in ours.iter().zip(&theirs.parts).enumerate() {
             assert_eq!(a.content_type().map(|c| c.ctype()), b.content_type().map(|c| c.ctype()), "part {i}");
             match (&a.body, &b.body) {
                 (Body::Multipart, PartType::Multipart(_)) => {}
-                (Body::Text(x), PartType::Text(y)) | (Body::Html(x), PartType::Html(y)) => assert_eq!(x, y, "part {i}"),
+                (Body::Text(x), PartType::Text(y)) => assert_eq!(x, y, "part {i}"),
+                (Body::Html(x), PartType::Html(y)) => assert_eq!(&x.text(), y, "part {i}"),
                 (Body::Binary(x), PartType::Binary(y) | PartType::InlineBinary(y)) => assert_eq!(x, y, "part {i}"),
                 (Body::Message(x), PartType::Message(m)) => assert_eq!(&x[..], m.raw_message(), "part {i}"),
                 _ => panic!("part {i}: body kinds differ in {}", String::from_utf8_lossy(raw)),
@@ -549,7 +641,7 @@ mod tests {
     fn report_with_returned_message_matches_mail_parser() {
         let raw = b"From: MAILER-DAEMON@x.test\r\nTo: a@b.test\r\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"B1\"\r\n\r\npreamble\r\n--B1\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nUnzustellbar: caf=E9\r\n--B1\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; u@x.test\r\nStatus: 5.1.1\r\n\r\n--B1\r\nContent-Type: message/rfc822\r\n\r\nFrom: us@sender.test\r\nSubject: news\r\nContent-Type: multipart/alternative; boundary=B2\r\n\r\n--B2\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=3D</p>\r\n--B2--\r\n\r\n--B1--\r\n";
         same_as_mail_parser(raw);
-        let parts = walk(raw, usize::MAX).unwrap();
+        let parts = walk(raw, usize::MAX, |_| true).unwrap();
         // The returned message is one part: its own alternative is not walked.
         assert_eq!(parts.len(), 4);
         match &parts[3].body {
@@ -584,8 +676,92 @@ mod tests {
     #[test]
     fn returned_header_block_without_blank_line_is_a_message() {
         let raw = b"Content-Type: multipart/mixed; boundary=Q\n\n--Q\nContent-Type: message/rfc822\n\nFrom: a@b\nTo: c@d\n--Q--\n";
-        let parts = walk(raw, 10).unwrap();
+        let parts = walk(raw, 10, |_| true).unwrap();
         assert!(matches!(&parts[1].body, Body::Message(m) if &m[..] == b"From: a@b\nTo: c@d"));
+    }
+
+    /// A part nobody reads is not decoded, and the walk goes on exactly as when it is: same
+    /// parts, same bodies for every other part. HTML decoded on demand is what the walk decoded.
+    /// Returns how many parts were unread and how many HTML.
+    fn unread_parts_change_nothing_else(raw: &[u8]) -> (usize, usize) {
+        let all = walk(raw, 1000, |_| true);
+        let some = walk(raw, 1000, |_| false);
+        let (Some(all), Some(some)) = (all, some) else {
+            assert!(walk(raw, 1000, |_| false).is_none() && walk(raw, 1000, |_| true).is_none());
+            return (0, 0);
+        };
+        let mut seen = (0, 0);
+        assert_eq!(all.len(), some.len(), "{}", String::from_utf8_lossy(raw));
+        for (i, (a, b)) in all.iter().zip(&some).enumerate() {
+            assert_eq!(a.headers.len(), b.headers.len(), "part {i}");
+            match (&a.body, &b.body) {
+                (Body::Multipart, Body::Multipart) => {}
+                // (A broken encoding makes a part text, of a type that is still not text.)
+                (Body::Binary(_) | Body::Text(_), Body::Unread) => {
+                    assert!(i > 0, "the first part is always read");
+                    seen.0 += 1;
+                }
+                (Body::Binary(x), Body::Binary(y)) | (Body::Message(x), Body::Message(y)) => assert_eq!(x, y, "part {i}"),
+                (Body::Text(x), Body::Text(y)) => assert_eq!(x, y, "part {i}"),
+                (Body::Html(x), Body::Html(y)) => {
+                    assert_eq!(x.text(), y.text(), "part {i}");
+                    seen.1 += 1;
+                }
+                _ => panic!("part {i}: body kinds differ in {}", String::from_utf8_lossy(raw)),
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn unread_parts_are_skipped_not_decoded() {
+        let raw = b"Content-Type: multipart/report; boundary=B\n\n--B\nContent-Type: text/plain\n\nfailed\n--B\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>caf=C3=A9</p>\n--B\nContent-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\nU3RhdHVzOiA1LjEuMQ==\n--B--\n";
+        let parts = walk(raw, 100, |ct| ct.ctype() == "message").unwrap();
+        assert!(matches!(parts[2].body, Body::Unread));
+        assert!(matches!(&parts[3].body, Body::Html(h) if h.text() == "<p>café</p>"));
+        assert!(matches!(&parts[4].body, Body::Binary(b) if &b[..] == b"Status: 5.1.1"));
+        assert_eq!(unread_parts_change_nothing_else(raw), (2, 1)); // with no part read: the image and the report
+        for p in crate::test_support::fixture_files().iter().filter(|p| p.extension().is_some_and(|x| x == "eml")) {
+            let raw = std::fs::read(p).unwrap();
+            unread_parts_change_nothing_else(&raw);
+            let crlf: Vec<u8> = raw.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect();
+            unread_parts_change_nothing_else(&crlf);
+        }
+    }
+
+    /// Random structures: parts of every encoding, broken ones included, nested, truncated.
+    #[test]
+    fn unread_parts_change_nothing_else_on_random_input() {
+        let pieces: Vec<&[u8]> = vec![
+            b"--B\n", b"--B--\n", b"--C\n", b"--C--\n", b"\n", b"\r\n", b"x=3D=\n", b"==", b"QUJD\n", b"!!\n", b"-", b"<b>hi</b>\n",
+            b"Content-Type: image/gif\nContent-Transfer-Encoding: base64\n\n",
+            b"Content-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n",
+            b"Content-Type: text/html\nContent-Transfer-Encoding: base64\n\n",
+            b"Content-Type: text/html\n\n",
+            b"Content-Type: application/pdf\n\n",
+            b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: quoted-printable\n\n",
+            b"Content-Type: multipart/alternative; boundary=C\n\n",
+            b"Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n",
+            b"Content-Type: text/plain\n\n",
+        ];
+        let mut rng = crate::test_support::Rng::new(0x9E37_79B9_7F4A_7C15);
+        let mut seen = (0, 0);
+        for _ in 0..20_000 {
+            let mut raw = b"Content-Type: multipart/mixed; boundary=B\n\n--B\n".to_vec();
+            raw.extend_from_slice(&rng.string(&pieces, 14));
+            let (unread, html) = unread_parts_change_nothing_else(&raw);
+            seen = (seen.0 + unread, seen.1 + html);
+        }
+        assert!(seen.0 > 2_000 && seen.1 > 2_000, "{seen:?}");
+    }
+
+    /// One known difference: an HTML part whose transfer encoding is broken stays HTML (its raw
+    /// bytes), where mail-parser makes it text. It is read only when there is no text.
+    #[test]
+    fn html_with_broken_encoding_stays_html() {
+        let raw = b"Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>a==b</p>\n--B--\n";
+        let parts = walk(raw, 10, |_| true).unwrap();
+        assert!(matches!(&parts[1].body, Body::Html(h) if h.text() == "<p>a==b</p>"));
     }
 
     #[test]
@@ -595,7 +771,7 @@ mod tests {
             raw.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=\"<{i}>\"\n\n--<{i}>\n").as_bytes());
         }
         raw.extend_from_slice(b"Content-Type: text/plain\n\ndeep\n");
-        let parts = walk(&raw, 1000).unwrap();
+        let parts = walk(&raw, 1000, |_| true).unwrap();
         assert_eq!(parts.len(), MAX_DEPTH + 1);
         // The deepest level is one opaque part (read as text: its delimiter never comes).
         assert!(matches!(parts[MAX_DEPTH].body, Body::Text(_)));

@@ -68,12 +68,17 @@ impl MailView {
 
 /// Parse raw bytes into a view. `None` when the bytes hold no RFC 5322 header at all.
 pub fn view(raw: &[u8]) -> Option<MailView> {
+    view_reading(raw, reads_binary)
+}
+
+/// `view`, decoding the non-text parts `reads` names (tests compare it with reading them all).
+fn view_reading(raw: &[u8], reads: fn(&mail_parser::ContentType<'_>) -> bool) -> Option<MailView> {
     if !looks_like_mail(raw) {
         return None;
     }
     // The MIME walk runs third-party code fed hostile bytes: an internal assertion of its own
     // (seen under fuzzing) must cost this one message, never the batch.
-    let parts = std::panic::catch_unwind(|| mime::walk(raw, MAX_PARTS)).ok()??;
+    let parts = std::panic::catch_unwind(|| mime::walk(raw, MAX_PARTS, reads)).ok()??;
     let top = &parts[0].headers;
     let mut v = MailView::default();
     let address = |name: &HeaderName| top.header_value(name).and_then(|a| a.as_address());
@@ -128,7 +133,7 @@ fn looks_like_mail(raw: &[u8]) -> bool {
 
 fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
     // HTML is read only when no text part has anything to say: stripped on demand.
-    let mut html: Vec<&str> = Vec::new();
+    let mut html: Vec<&mime::Html<'_>> = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let (ctype, sub) = part
             .content_type()
@@ -136,7 +141,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             .unwrap_or_else(|| ("text".into(), "plain".into()));
         let full = format!("{ctype}/{sub}");
         match &part.body {
-            Body::Multipart => {}
+            Body::Multipart | Body::Unread => {}
             Body::Message(m) => {
                 if v.original_headers.is_empty() {
                     v.original_headers = header_block(m);
@@ -167,8 +172,16 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
         }
     }
     if v.texts.iter().all(|t| t.trim().is_empty()) {
-        v.texts.extend(html.into_iter().map(|t| strip_html(&bounded(t))));
+        v.texts.extend(html.into_iter().map(|h| strip_html(&bounded(&h.text()))));
     }
+}
+
+/// Whether `collect_parts` reads the bytes of a part that is neither text nor a message (nor
+/// the first part): the MIME walk does not decode the others. A part whose transfer encoding
+/// turns out broken is read as text, so a type with no name is read too.
+fn reads_binary(ct: &mail_parser::ContentType<'_>) -> bool {
+    let (ctype, sub) = (ct.ctype(), ct.subtype().unwrap_or(""));
+    ctype.is_empty() || sub.eq_ignore_ascii_case("rfc822-headers") || is_report_type(&format!("{ctype}/{sub}").to_ascii_lowercase())
 }
 
 fn is_report_type(full: &str) -> bool {
@@ -318,6 +331,49 @@ fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod unread_tests {
+    use super::view_reading;
+
+    /// The parts the walk leaves undecoded are parts `collect_parts` would not have read: the
+    /// view is the same as with every part decoded.
+    fn same_view(raw: &[u8]) {
+        let a = view_reading(raw, super::reads_binary).map(|v| format!("{v:?}"));
+        let b = view_reading(raw, |_| true).map(|v| format!("{v:?}"));
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(raw));
+    }
+
+    #[test]
+    fn skipping_unread_parts_changes_no_view() {
+        for p in crate::test_support::fixture_files().iter().filter(|p| p.extension().is_some_and(|x| x == "eml")) {
+            same_view(&std::fs::read(p).unwrap());
+        }
+        let types: Vec<&[u8]> = vec![
+            b"image/png", b"application/octet-stream", b"message/delivery-status", b"text/rfc822-headers", b"application/rfc822-headers",
+            b"message/rfc822-headers", b"message/feedback-report", b"text/plain", b"text/html", b"x/y", b"/", b"", b"multipart/mixed",
+        ];
+        let bodies: Vec<&[u8]> = vec![b"U3RhdHVzOiA1LjEuMQ==\n", b"Status: 5.1.1\n", b"!!\n", b"a==b\n", b"Final-Recipient: rfc822; a@b.test\n"];
+        let ctes: Vec<&[u8]> = vec![b"base64", b"quoted-printable", b"7bit"];
+        let mut rng = crate::test_support::Rng::new(0x5DEE_CE66_D1CE_4E5B);
+        for _ in 0..5_000 {
+            let mut raw = b"From: MAILER-DAEMON@x.test\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\n\n".to_vec();
+            for _ in 0..1 + rng.next() % 4 {
+                let pick = |rng: &mut crate::test_support::Rng, v: &Vec<&'static [u8]>| v[(rng.next() % v.len() as u64) as usize];
+                raw.extend_from_slice(b"--B\nContent-Type: ");
+                raw.extend_from_slice(pick(&mut rng, &types));
+                raw.extend_from_slice(b"\nContent-Transfer-Encoding: ");
+                raw.extend_from_slice(pick(&mut rng, &ctes));
+                raw.extend_from_slice(b"\n\n");
+                raw.extend_from_slice(pick(&mut rng, &bodies));
+            }
+            if rng.next() % 3 > 0 {
+                raw.extend_from_slice(b"--B--\n");
+            }
+            same_view(&raw);
+        }
+    }
 }
 
 #[cfg(test)]
