@@ -49,7 +49,7 @@ pub enum Html<'x> {
         cte: Cte,
         /// The enclosing multipart's boundary (the decoders stop at it).
         boundary: Option<Vec<u8>>,
-        charset: Option<DecoderFnc>,
+        charset: Charset,
     },
 }
 
@@ -82,9 +82,36 @@ impl<'x> Html<'x> {
     }
 }
 
+/// A part's `charset` parameter: mail-parser's decoder for it, and whether that decoder reads
+/// ASCII as ASCII.
+#[derive(Clone, Copy)]
+pub struct Charset {
+    decoder: Option<DecoderFnc>,
+    keeps_ascii: bool,
+}
+
+impl Charset {
+    fn of(label: Option<&str>) -> Charset {
+        let decoder = label.and_then(|l| charset_decoder(l.as_bytes()));
+        Charset { decoder, keeps_ascii: label.is_none_or(keeps_ascii) }
+    }
+}
+
+/// Whether the charset `label` names reads every ASCII byte as itself: all do (the single-byte
+/// tables, the EUC, GB, Big5 and Shift_JIS decoders) but UTF-16, UTF-7, the ISO-2022 family
+/// (ASCII bytes after an escape) and those mail-parser maps to its replacement decoder.
+fn keeps_ascii(label: &str) -> bool {
+    const NOT: [&str; 9] = ["utf7", "utf16", "utf32", "ucs", "unicode", "2022", "hz", "replacement", "ebcdic"];
+    let l = label.to_ascii_lowercase().replace(['-', '_'], "");
+    !NOT.iter().any(|n| l.contains(n))
+}
+
 /// Bytes as text in `charset` (mail-parser's decoder), else UTF-8 with invalid bytes replaced.
-fn decode_text<'x>(bytes: Cow<'x, [u8]>, charset: Option<DecoderFnc>) -> Cow<'x, str> {
-    match (bytes, charset) {
+/// ASCII text in a charset that keeps ASCII is taken as it is: the decoders go byte by byte,
+/// and most bounce text is ASCII.
+fn decode_text<'x>(bytes: Cow<'x, [u8]>, charset: Charset) -> Cow<'x, str> {
+    let decoder = if charset.keeps_ascii && bytes.is_ascii() { None } else { charset.decoder };
+    match (bytes, decoder) {
         (Cow::Owned(v), Some(d)) => d(&v).into(),
         (Cow::Owned(v), None) => String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()).into(),
         (Cow::Borrowed(b), Some(d)) => d(b).into(),
@@ -190,7 +217,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> 
             Some(HeaderValue::Text(e)) if e.eq_ignore_ascii_case("quoted-printable") => Cte::QuotedPrintable,
             _ => Cte::None,
         };
-        let charset = || ct.and_then(|c| c.attribute("charset")).and_then(|c| charset_decoder(c.as_bytes()));
+        let charset = || Charset::of(ct.and_then(|c| c.attribute("charset")));
         // Not decoded now: HTML, and a part nobody reads. Only the end of the part is found, by
         // the delimiter search the decoders would have stopped at (the first `--boundary`;
         // an empty boundary, which they treat otherwise, is left to them).
@@ -263,7 +290,7 @@ fn decoded_body<'x>(
     mut mime: Mime,
     cte: Cte,
     level: &mut Level,
-    charset: impl FnOnce() -> Option<DecoderFnc>,
+    charset: impl FnOnce() -> Charset,
 ) -> Body<'x> {
     let boundary = level.boundary.as_deref().unwrap_or(b"");
     let (end, mut bytes) = match cte {
@@ -596,6 +623,71 @@ mod tests {
             assert_eq!(a.offset(), b.offset(), "{:?}", String::from_utf8_lossy(&data));
         }
     }
+
+    /// Every charset label mail-parser knows: where ASCII is taken as it is, its decoder reads
+    /// ASCII as ASCII, on every ASCII byte.
+    #[test]
+    fn ascii_shortcut_only_where_the_decoder_keeps_ascii() {
+        let all: Vec<u8> = (0u8..0x80).collect();
+        let mut rng = crate::test_support::Rng::new(0x2545_F491_4F6C_DD1D);
+        let alphabet: Vec<[u8; 1]> = all.iter().map(|&b| [b]).collect();
+        let probes: Vec<Vec<u8>> = std::iter::once(all.clone()).chain((0..200).map(|_| rng.string(&alphabet, 60))).collect();
+        let (mut kept, mut refused) = (0, 0);
+        for label in CHARSET_LABELS.iter().flat_map(|l| [l.to_string(), l.replace('_', "-"), l.to_ascii_uppercase()]) {
+            let Some(decoder) = charset_decoder(label.as_bytes()) else { continue };
+            if keeps_ascii(&label) {
+                kept += 1;
+                for p in &probes {
+                    assert_eq!(decoder(p).as_bytes(), &p[..], "{label}");
+                }
+            } else {
+                refused += 1;
+            }
+        }
+        assert!(kept > 600 && refused > 50, "{kept} {refused}");
+        // A label that keeps ASCII, with ASCII and with non-ASCII text.
+        let latin1 = Charset::of(Some("ISO-8859-1"));
+        assert!(matches!(decode_text(Cow::Borrowed(b"user unknown"), latin1), Cow::Borrowed("user unknown")));
+        assert_eq!(decode_text(Cow::Borrowed(b"caf\xe9"), latin1), "café");
+        // UTF-16: ASCII bytes are not ASCII text, the decoder reads them.
+        assert_eq!(decode_text(Cow::Borrowed(b"a\0b\0"), Charset::of(Some("utf-16le"))), "ab");
+    }
+
+    /// The labels of mail-parser 0.11's charset table (`decoders/charsets/map.rs`).
+    const CHARSET_LABELS: &[&str] = &[
+        "850", "866", "ansi_x3.4_1968", "arabic", "ascii", "asmo_708", "big5", "big5_hkscs", "chinese", "cn_big5",
+        "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp819", "cp850",
+        "cp866", "cp936", "csbig5", "cseuckr", "cseucpkdfmtjapanese", "csgb18030", "csgb2312", "csgbk", "csibm866",
+        "csiso2022jp", "csiso2022kr", "csiso58gb231280", "csiso885913", "csiso885914", "csiso885915", "csiso885916",
+        "csiso88596e", "csiso88596i", "csiso88598e", "csiso88598i", "csisolatin1", "csisolatin2", "csisolatin3",
+        "csisolatin4", "csisolatin5", "csisolatin6", "csisolatin9", "csisolatinarabic", "csisolatincyrillic",
+        "csisolatingreek", "csisolatinhebrew", "cskoi8r", "cskoi8u", "csksc56011987", "csmacintosh",
+        "cspc850multilingual", "csshiftjis", "cstis620", "csunicode", "csutf16", "csutf16be", "csutf16le", "csutf7",
+        "cswindows1250", "cswindows1251", "cswindows1252", "cswindows1253", "cswindows1254", "cswindows1255",
+        "cswindows1256", "cswindows1257", "cswindows1258", "cswindows874", "cyrillic", "dos_874", "ecma_114",
+        "ecma_118", "elot_928", "euc_jp", "euc_kr", "extended_unix_code_packed_format_for_japanese", "gb18030",
+        "gb2312", "gb_2312", "gb_2312_80", "gbk", "greek", "greek8", "hebrew", "hz_gb_2312", "ibm819", "ibm850",
+        "ibm866", "iso88591", "iso885910", "iso885911", "iso885913", "iso885914", "iso885915", "iso88592", "iso88593",
+        "iso88594", "iso88595", "iso88596", "iso88597", "iso88598", "iso88599", "iso8859_1", "iso8859_10", "iso8859_11",
+        "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6",
+        "iso8859_7", "iso8859_8", "iso8859_9", "iso_10646_ucs_2", "iso_2022_cn", "iso_2022_cn_ext", "iso_2022_jp",
+        "iso_2022_kr", "iso_8859_1", "iso_8859_10", "iso_8859_10:1992", "iso_8859_11", "iso_8859_13", "iso_8859_14",
+        "iso_8859_14:1998", "iso_8859_15", "iso_8859_16", "iso_8859_16:2001", "iso_8859_1:1987", "iso_8859_2",
+        "iso_8859_2:1987", "iso_8859_3", "iso_8859_3:1988", "iso_8859_4", "iso_8859_4:1988", "iso_8859_5",
+        "iso_8859_5:1988", "iso_8859_6", "iso_8859_6:1987", "iso_8859_6_e", "iso_8859_6_i", "iso_8859_7",
+        "iso_8859_7:1987", "iso_8859_8", "iso_8859_8:1988", "iso_8859_8_e", "iso_8859_8_i", "iso_8859_9",
+        "iso_8859_9:1989", "iso_celtic", "iso_ir_100", "iso_ir_101", "iso_ir_109", "iso_ir_110", "iso_ir_126",
+        "iso_ir_127", "iso_ir_138", "iso_ir_144", "iso_ir_148", "iso_ir_149", "iso_ir_157", "iso_ir_199", "iso_ir_226",
+        "iso_ir_58", "koi", "koi8", "koi8_r", "koi8_ru", "koi8_u", "korean", "ks_c_5601_1987", "ks_c_5601_1989",
+        "ksc5601", "ksc_5601", "l1", "l10", "l2", "l3", "l4", "l5", "l6", "l8", "l9", "latin1", "latin10", "latin2",
+        "latin3", "latin4", "latin5", "latin6", "latin8", "latin_9", "logical", "mac", "macintosh", "ms932", "ms936",
+        "ms_kanji", "replacement", "shift_jis", "sjis", "sun_eu_greek", "tis_620", "ucs_2", "unicode", "unicodefeff",
+        "unicodefffe", "us_ascii", "utf_16", "utf_16be", "utf_16le", "utf_7", "visual", "windows_1250", "windows_1251",
+        "windows_1252", "windows_1253", "windows_1254", "windows_1255", "windows_1256", "windows_1257", "windows_1258",
+        "windows_31j", "windows_874", "windows_936", "windows_949", "x_cp1250", "x_cp1251", "x_cp1252", "x_cp1253",
+        "x_cp1254", "x_cp1255", "x_cp1256", "x_cp1257", "x_cp1258", "x_euc_jp", "x_gbk", "x_mac_cyrillic",
+        "x_mac_roman", "x_mac_ukrainian", "x_sjis", "x_user_defined", "x_x_big5",
+    ];
 
     #[test]
     fn header_scan_matches_mail_parser() {
