@@ -91,6 +91,13 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
     /// Attempts to decode a single response from the buffer.
     ///
     /// Returns `None` if the buffer does not contain enough data.
+    ///
+    /// (inmail patch) The response is parsed in place first; a complete one is split off the
+    /// front of the buffer (no copy: the split shares the allocation) and parsed again as the
+    /// owner of its `ResponseData`. The published version moved the whole buffer into every
+    /// attempt's `ResponseData`, replaced it with a freshly zeroed block, and on success copied
+    /// what followed the response into another zeroed allocation: per message of a large FETCH,
+    /// two zeroed allocations and a copy of the data read ahead.
     fn decode(&mut self) -> io::Result<Option<ResponseData>> {
         if self.buffer.used() < self.decode_needs {
             // We know that there is not enough data to decode anything
@@ -98,49 +105,39 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
             return Ok(None);
         }
 
-        let block = self.buffer.take_block();
-        // Be aware, now self.buffer is invalid until block is returned or reset!
-
-        let res = ResponseData::try_new_or_recover(block, |buf| {
-            let buf = &buf[..self.buffer.used()];
-            log::trace!("decode: input: {:?}", std::str::from_utf8(buf));
-            match imap_proto::Response::parse(buf) {
-                Ok((remaining, response)) => {
-                    // TODO: figure out if we can use a minimum required size for a response.
-                    self.decode_needs = 0;
-                    self.buffer.reset_with_data(remaining);
-                    Ok(response)
-                }
-                Err(nom::Err::Incomplete(Needed::Size(min))) => {
-                    log::trace!("decode: incomplete data, need minimum {min} bytes");
-                    self.decode_needs = self.buffer.used() + usize::from(min);
-                    Err(None)
-                }
-                Err(nom::Err::Incomplete(_)) => {
-                    log::trace!("decode: incomplete data, need unknown number of bytes");
-                    self.decode_needs = 0;
-                    Err(None)
-                }
-                Err(other) => {
-                    self.decode_needs = 0;
-                    Err(Some(io::Error::other(format!(
-                        "{:?} during parsing of {:?}",
-                        other,
-                        String::from_utf8_lossy(buf)
-                    ))))
-                }
+        let used = self.buffer.used();
+        let buf = &self.buffer.block[..used];
+        log::trace!("decode: input: {:?}", std::str::from_utf8(buf));
+        let len = match imap_proto::Response::parse(buf) {
+            Ok((remaining, _)) => used - remaining.len(),
+            Err(nom::Err::Incomplete(Needed::Size(min))) => {
+                log::trace!("decode: incomplete data, need minimum {min} bytes");
+                self.decode_needs = used + usize::from(min);
+                return Ok(None);
             }
-        });
-        match res {
-            Ok(response) => Ok(Some(response)),
-            Err((heads, err)) => {
-                self.buffer.return_block(heads);
-                match err {
-                    Some(err) => Err(err),
-                    None => Ok(None),
-                }
+            Err(nom::Err::Incomplete(_)) => {
+                log::trace!("decode: incomplete data, need unknown number of bytes");
+                self.decode_needs = 0;
+                return Ok(None);
             }
-        }
+            Err(other) => {
+                self.decode_needs = 0;
+                return Err(io::Error::other(format!(
+                    "{:?} during parsing of {:?}",
+                    other,
+                    String::from_utf8_lossy(buf)
+                )));
+            }
+        };
+        // TODO: figure out if we can use a minimum required size for a response.
+        self.decode_needs = 0;
+        let block = self.buffer.split_to(len);
+        ResponseData::try_new(block, |buf| {
+            imap_proto::Response::parse(buf)
+                .map(|(_, response)| response)
+                .map_err(|e| io::Error::other(format!("{e:?} when parsing a complete response again")))
+        })
+        .map(Some)
     }
 
     fn do_poll_next(
@@ -199,7 +196,9 @@ struct Buffer {
 }
 
 impl Buffer {
-    const BLOCK_SIZE: usize = 1024 * 4;
+    // (inmail patch) 64 KiB, not 4: a read takes up to that much, so the responses of a large
+    // FETCH are mostly complete at their first parse instead of found incomplete and parsed again.
+    const BLOCK_SIZE: usize = 64 * 1024;
     const MAX_CAPACITY: usize = 512 * 1024 * 1024; // 512 MiB
 
     fn new() -> Self {
@@ -276,43 +275,12 @@ impl Buffer {
         }
     }
 
-    /// Return the block backing the buffer.
-    ///
-    /// Next you *must* either return this block using [`return_block`] or call
-    /// [`reset_with_data`].
-    ///
-    /// [`return_block`]: Self::return_block
-    /// [`reset_with_data`]: Self::reset_with_data
-    // TODO: Enforce this with typestate.
-    fn take_block(&mut self) -> BytesMut {
-        std::mem::replace(&mut self.block, BytesMut::zeroed(Self::BLOCK_SIZE))
-    }
-
-    /// Reset the buffer to be a new allocation with given data copied in.
-    ///
-    /// This allows the previously returned block from `get_block` to be used in and owned
-    /// by the [ResponseData].
-    ///
-    /// This does not do any bounds checking to see if the new buffer would exceed the
-    /// maximum size.  It will however ensure that there is at least some free space at the
-    /// end of the buffer so that the next reading operation won't need to realloc right
-    /// away.  This could be wasteful if the next action on the buffer is another decode
-    /// rather than a read, but we don't know.
-    fn reset_with_data(&mut self, data: &[u8]) {
-        let min_size = data.len();
-        let new_size = match min_size % Self::BLOCK_SIZE {
-            0 => min_size + Self::BLOCK_SIZE,
-            n => min_size + (Self::BLOCK_SIZE - n),
-        };
-        self.block = BytesMut::zeroed(new_size);
-        self.block[..data.len()].copy_from_slice(data);
-
-        self.offset = data.len();
-    }
-
-    /// Return the block which backs this buffer.
-    fn return_block(&mut self, block: BytesMut) {
-        self.block = block;
+    /// (inmail patch) Split the first `len` used bytes off the buffer, without copying them;
+    /// the rest of the buffer, used and free, stays.
+    fn split_to(&mut self, len: usize) -> BytesMut {
+        debug_assert!(len <= self.offset);
+        self.offset -= len;
+        self.block.split_to(len)
     }
 }
 
@@ -588,43 +556,28 @@ mod tests {
             buf.extend_used(used);
 
             // Test that we can read at least as much as requested.
-            let block = buf.take_block();
-            assert!(block.len() >= i);
-            buf.return_block(block);
+            assert!(buf.block.len() >= i);
         }
     }
 
     #[test]
-    fn test_buffer_take_and_return_block() {
-        // This test identifies blocks by their size.
+    fn test_buffer_split_to() {
+        // (inmail patch) The front of the used bytes leaves without a copy; the rest stays,
+        // and the buffer grows and reads on as before.
         let mut buf = Buffer::new();
-        buf.grow(1).unwrap();
-        let block_size = buf.block.len();
-
-        let block = buf.take_block();
-        assert_eq!(block.len(), block_size);
-        assert_ne!(buf.block.len(), block_size);
-
-        buf.return_block(block);
-        assert_eq!(buf.block.len(), block_size);
-    }
-
-    #[test]
-    fn test_buffer_reset_with_data() {
-        // This test identifies blocks by their size.
-        let data: [u8; 2 * Buffer::BLOCK_SIZE] = [b'a'; 2 * Buffer::BLOCK_SIZE];
-        let mut buf = Buffer::new();
-        let block_size = buf.block.len();
-        assert_eq!(block_size, Buffer::BLOCK_SIZE);
-        buf.reset_with_data(&data);
-        assert_ne!(buf.block.len(), block_size);
-        assert_eq!(buf.block.len(), 3 * Buffer::BLOCK_SIZE);
-        assert!(!buf.free_as_mut_slice().is_empty());
-
-        let data: [u8; 0] = [];
-        let mut buf = Buffer::new();
-        buf.reset_with_data(&data);
-        assert_eq!(buf.block.len(), Buffer::BLOCK_SIZE);
+        buf.free_as_mut_slice()[..10].copy_from_slice(b"0123456789");
+        buf.extend_used(10);
+        let front = buf.split_to(4);
+        assert_eq!(&front[..], b"0123");
+        assert_eq!(buf.used(), 6);
+        assert_eq!(&buf.block[..buf.used()], b"456789");
+        drop(front);
+        buf.ensure_capacity(3 * Buffer::BLOCK_SIZE).unwrap();
+        assert_eq!(&buf.block[..buf.used()], b"456789");
+        assert!(buf.block.len() >= 3 * Buffer::BLOCK_SIZE);
+        let all = buf.split_to(6);
+        assert_eq!(&all[..], b"456789");
+        assert_eq!(buf.used(), 0);
     }
 
     #[test]

@@ -75,6 +75,9 @@
 //! See the `examples/` directory for usage examples.
 #![warn(missing_docs)]
 #![deny(rust_2018_idioms, unsafe_code)]
+// (inmail vendoring) Upstream builds with this warning; as a path dependency it would be shown
+// on every build of inmail.
+#![allow(deprecated)]
 
 #[cfg(not(any(feature = "runtime-tokio", feature = "runtime-async-std")))]
 compile_error!("one of 'runtime-async-std' or 'runtime-tokio' features must be enabled");
