@@ -101,9 +101,18 @@ impl Charset {
 /// tables, the EUC, GB, Big5 and Shift_JIS decoders) but UTF-16, UTF-7, the ISO-2022 family
 /// (ASCII bytes after an escape) and those mail-parser maps to its replacement decoder.
 fn keeps_ascii(label: &str) -> bool {
-    const NOT: [&str; 9] = ["utf7", "utf16", "utf32", "ucs", "unicode", "2022", "hz", "replacement", "ebcdic"];
-    let l = label.to_ascii_lowercase().replace(['-', '_'], "");
-    !NOT.iter().any(|n| l.contains(n))
+    const NOT: [&[u8]; 9] = [b"utf7", b"utf16", b"utf32", b"ucs", b"unicode", b"2022", b"hz", b"replacement", b"ebcdic"];
+    // Lower case without '-' and '_', in place (a label longer than any mail-parser knows is
+    // left to the decoder).
+    let mut buf = [0u8; 48];
+    let mut n = 0;
+    for &b in label.as_bytes().iter().filter(|&&b| b != b'-' && b != b'_') {
+        let Some(slot) = buf.get_mut(n) else { return false };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let l = &buf[..n];
+    !NOT.iter().any(|w| l.windows(w.len()).any(|x| x == *w))
 }
 
 /// Bytes as text in `charset` (mail-parser's decoder), else UTF-8 with invalid bytes replaced.
@@ -329,7 +338,6 @@ type FieldParser<'x> = fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
 fn field_parser<'x>(key: &[u8]) -> Option<(HeaderName<'x>, FieldParser<'x>)> {
     Some(match key {
         b"content-type" => (HeaderName::ContentType, |s| s.parse_content_type()),
-        b"content-disposition" => (HeaderName::ContentDisposition, |s| s.parse_content_type()),
         b"content-transfer-encoding" => (HeaderName::ContentTransferEncoding, |s| s.parse_unstructured()),
         b"from" => (HeaderName::From, |s| s.parse_address()),
         b"to" => (HeaderName::To, |s| s.parse_address()),
@@ -587,7 +595,6 @@ mod tests {
     fn same_headers(raw: &[u8]) {
         let p = MessageParser::new()
             .header_content_type(HeaderName::ContentType)
-            .header_content_type(HeaderName::ContentDisposition)
             .header_text(HeaderName::ContentTransferEncoding)
             .header_date(HeaderName::Date)
             .header_address(HeaderName::From)
