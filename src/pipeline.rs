@@ -105,7 +105,7 @@ pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
 
 pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
     let mut analysis = analyze(raw)?;
-    let mut records = records_of(rules, &analysis);
+    let mut records = records_of(rules, &mut analysis);
     // RFC 3834 says the message is an automatic reply, and its prose, read as a bounce, holds
     // no delivery status: no SMTP reply, no status code, nothing the rules recognise. Exim and
     // Postfix mark their bounces auto-replied too, but they always say what failed; a notice
@@ -117,13 +117,14 @@ pub fn process(rules: &RuleSet, raw: &[u8]) -> Result<Processed, ExtractError> {
         if no_status {
             analysis.kind = if auto.is_empty() { Kind::NotBounce } else { Kind::Autoreply };
             analysis.bounces = auto;
-            records = records_of(rules, &analysis);
+            records = records_of(rules, &mut analysis);
         }
     }
     Ok(Processed { analysis, records })
 }
 
-fn records_of(rules: &RuleSet, analysis: &Analysis) -> Vec<Record> {
+/// The records of `analysis`, its bounces moved into them.
+fn records_of(rules: &RuleSet, analysis: &mut Analysis) -> Vec<Record> {
     // A message that is not a bounce yields one record that reports no failure.
     if analysis.kind == Kind::NotBounce {
         vec![Record {
@@ -133,11 +134,14 @@ fn records_of(rules: &RuleSet, analysis: &Analysis) -> Vec<Record> {
             verdict: Verdict { text: String::new(), qualification: Qualification::DELIVERED, rule: String::new() },
         }]
     } else {
-        analysis
-            .bounces
-            .iter()
+        let kind = analysis.kind;
+        std::mem::take(&mut analysis.bounces)
+            .into_iter()
             .enumerate()
-            .map(|(i, b)| Record { index: i + 1, kind: analysis.kind, bounce: b.clone(), verdict: qualify(rules, analysis.kind, b) })
+            .map(|(i, b)| {
+                let verdict = qualify(rules, kind, &b);
+                Record { index: i + 1, kind, bounce: b, verdict }
+            })
             .collect()
     }
 }

@@ -28,6 +28,7 @@ pub struct Analysis {
     pub subject: String,
     /// The bounce's own date (Date header), unix seconds.
     pub date: Option<i64>,
+    /// The extracted bounces (moved into the records by `pipeline::process`).
     pub bounces: Vec<Bounce>,
     /// Header block of the returned original message, for delivery linkage.
     pub original_headers: String,
