@@ -99,6 +99,12 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
     /// what followed the response into another zeroed allocation: per message of a large FETCH,
     /// two zeroed allocations and a copy of the data read ahead.
     fn decode(&mut self) -> io::Result<Option<ResponseData>> {
+        self.decode_with(parse_response)
+    }
+
+    /// `decode` with the response parser as a parameter (tests give it one that fails on a
+    /// response's own bytes, to exercise the fallback).
+    fn decode_with(&mut self, parse: Parse) -> io::Result<Option<ResponseData>> {
         if self.buffer.used() < self.decode_needs {
             // We know that there is not enough data to decode anything
             // from previous attempts.
@@ -108,7 +114,7 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
         let used = self.buffer.used();
         let buf = &self.buffer.block[..used];
         log::trace!("decode: input: {:?}", std::str::from_utf8(buf));
-        let len = match imap_proto::Response::parse(buf) {
+        let len = match parse(buf) {
             Ok((remaining, _)) => used - remaining.len(),
             Err(nom::Err::Incomplete(Needed::Size(min))) => {
                 log::trace!("decode: incomplete data, need minimum {min} bytes");
@@ -132,12 +138,22 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
         // TODO: figure out if we can use a minimum required size for a response.
         self.decode_needs = 0;
         let block = self.buffer.split_to(len);
-        ResponseData::try_new(block, |buf| {
-            imap_proto::Response::parse(buf)
-                .map(|(_, response)| response)
-                .map_err(|e| io::Error::other(format!("{e:?} when parsing a complete response again")))
-        })
-        .map(Some)
+        match ResponseData::try_new_or_recover(block, |buf| parse(buf).map(|(_, response)| response).map_err(drop)) {
+            Ok(response) => Ok(Some(response)),
+            Err((block, ())) => {
+                // On its own bytes the response did not parse, where it did with what followed
+                // (a parser looking past its end): it owns the whole buffer, as in the
+                // published version, and what follows it is copied into a new one.
+                let used = len + self.buffer.used();
+                let whole = self.buffer.rejoin(block, len);
+                ResponseData::try_new(whole, |buf| {
+                    parse(&buf[..used])
+                        .map(|(_, response)| response)
+                        .map_err(|e| io::Error::other(format!("{e:?} when parsing a response again")))
+                })
+                .map(Some)
+            }
+        }
     }
 
     fn do_poll_next(
@@ -185,6 +201,13 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
             }
         }
     }
+}
+
+/// A response parser (`parse_response`).
+type Parse = for<'a> fn(&'a [u8]) -> nom::IResult<&'a [u8], imap_proto::Response<'a>>;
+
+fn parse_response(i: &[u8]) -> nom::IResult<&[u8], imap_proto::Response<'_>> {
+    imap_proto::Response::parse(i)
 }
 
 /// Abstraction around needed buffer management.
@@ -281,6 +304,19 @@ impl Buffer {
         debug_assert!(len <= self.offset);
         self.offset -= len;
         self.block.split_to(len)
+    }
+
+    /// (inmail patch) Undo `split_to(len)` whose result is `front`, and hand over the whole
+    /// buffer; a new one starts with a copy of the used bytes that followed the first `len`.
+    fn rejoin(&mut self, mut front: BytesMut, len: usize) -> BytesMut {
+        debug_assert_eq!(front.len(), len);
+        let used = self.offset;
+        front.unsplit(std::mem::take(&mut self.block));
+        let rest = &front[len..len + used];
+        let size = (used / Self::BLOCK_SIZE + 1) * Self::BLOCK_SIZE;
+        self.block = BytesMut::zeroed(size);
+        self.block[..used].copy_from_slice(rest);
+        front
     }
 }
 
@@ -558,6 +594,35 @@ mod tests {
             // Test that we can read at least as much as requested.
             assert!(buf.block.len() >= i);
         }
+    }
+
+    /// (inmail patch) A response that parses only with the bytes after it: it is decoded anyway,
+    /// and so are the responses after it.
+    #[test]
+    fn test_decode_when_the_response_alone_does_not_parse() {
+        fn picky(i: &[u8]) -> nom::IResult<&[u8], imap_proto::Response<'_>> {
+            match imap_proto::Response::parse(i) {
+                Ok((rest, _)) if rest.is_empty() => Err(nom::Err::Incomplete(Needed::Unknown)),
+                other => other,
+            }
+        }
+        let data: &'static [u8] = b"* 1 EXISTS\r\n* 2 EXISTS\r\n* 3 EXISTS\r\nA1 OK done\r\n";
+        let mut stream = ImapStream::new(FailingStream::new(b""));
+        stream.buffer.free_as_mut_slice()[..data.len()].copy_from_slice(data);
+        stream.buffer.extend_used(data.len());
+        for want in [
+            imap_proto::Response::MailboxData(imap_proto::MailboxDatum::Exists(1)),
+            imap_proto::Response::MailboxData(imap_proto::MailboxDatum::Exists(2)),
+            imap_proto::Response::MailboxData(imap_proto::MailboxDatum::Exists(3)),
+        ] {
+            let got = stream.decode_with(picky).unwrap().expect("a response");
+            assert_eq!(got.parsed(), &want);
+        }
+        // The last one alone never parses with `picky`; the real parser takes it.
+        assert!(stream.decode_with(picky).unwrap().is_none());
+        let done = stream.decode().unwrap().expect("the tagged response");
+        assert!(matches!(done.parsed(), imap_proto::Response::Done { .. }));
+        assert_eq!(stream.buffer.used(), 0);
     }
 
     #[test]
