@@ -230,12 +230,12 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> 
         // Not decoded now: HTML, and a part nobody reads. Only the end of the part is found, by
         // the delimiter search the decoders would have stopped at (the first `--boundary`;
         // an empty boundary, which they treat otherwise, is left to them).
-        let later = match mime {
+        let deferred = match mime {
             Mime::TextHtml => true,
             Mime::Other => !parts.is_empty() && !ct.is_some_and(reads),
             _ => false,
         };
-        let body = if later && (level.boundary.is_none() || level.delimiter.is_some()) {
+        let body = if deferred && (level.boundary.is_none() || level.delimiter.is_some()) {
             let html_boundary = if mime == Mime::TextHtml { level.boundary.clone() } else { None };
             let end = match plain_part(&mut stream, level.delimiter.as_ref()).0 {
                 usize::MAX => {
