@@ -357,10 +357,10 @@ mod unread_tests {
         let bodies: Vec<&[u8]> = vec![b"U3RhdHVzOiA1LjEuMQ==\n", b"Status: 5.1.1\n", b"!!\n", b"a==b\n", b"Final-Recipient: rfc822; a@b.test\n"];
         let ctes: Vec<&[u8]> = vec![b"base64", b"quoted-printable", b"7bit"];
         let mut rng = crate::test_support::Rng::new(0x5DEE_CE66_D1CE_4E5B);
+        let pick = |rng: &mut crate::test_support::Rng, v: &Vec<&'static [u8]>| v[(rng.next() % v.len() as u64) as usize];
         for _ in 0..5_000 {
             let mut raw = b"From: MAILER-DAEMON@x.test\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\n\n".to_vec();
             for _ in 0..1 + rng.next() % 4 {
-                let pick = |rng: &mut crate::test_support::Rng, v: &Vec<&'static [u8]>| v[(rng.next() % v.len() as u64) as usize];
                 raw.extend_from_slice(b"--B\nContent-Type: ");
                 raw.extend_from_slice(pick(&mut rng, &types));
                 raw.extend_from_slice(b"\nContent-Transfer-Encoding: ");
