@@ -312,11 +312,30 @@ impl Buffer {
         debug_assert_eq!(front.len(), len);
         let used = self.offset;
         front.unsplit(std::mem::take(&mut self.block));
-        let rest = &front[len..len + used];
-        let size = (used / Self::BLOCK_SIZE + 1) * Self::BLOCK_SIZE;
-        self.block = BytesMut::zeroed(size);
-        self.block[..used].copy_from_slice(rest);
+        self.reset_with_data(&front[len..len + used]);
         front
+    }
+
+    /// Reset the buffer to be a new allocation with given data copied in.
+    ///
+    /// This allows the previously returned block from `get_block` to be used in and owned
+    /// by the [ResponseData].
+    ///
+    /// This does not do any bounds checking to see if the new buffer would exceed the
+    /// maximum size.  It will however ensure that there is at least some free space at the
+    /// end of the buffer so that the next reading operation won't need to realloc right
+    /// away.  This could be wasteful if the next action on the buffer is another decode
+    /// rather than a read, but we don't know.
+    fn reset_with_data(&mut self, data: &[u8]) {
+        let min_size = data.len();
+        let new_size = match min_size % Self::BLOCK_SIZE {
+            0 => min_size + Self::BLOCK_SIZE,
+            n => min_size + (Self::BLOCK_SIZE - n),
+        };
+        self.block = BytesMut::zeroed(new_size);
+        self.block[..data.len()].copy_from_slice(data);
+
+        self.offset = data.len();
     }
 }
 
@@ -623,6 +642,24 @@ mod tests {
         let done = stream.decode().unwrap().expect("the tagged response");
         assert!(matches!(done.parsed(), imap_proto::Response::Done { .. }));
         assert_eq!(stream.buffer.used(), 0);
+    }
+
+    #[test]
+    fn test_buffer_reset_with_data() {
+        // This test identifies blocks by their size.
+        let data: [u8; 2 * Buffer::BLOCK_SIZE] = [b'a'; 2 * Buffer::BLOCK_SIZE];
+        let mut buf = Buffer::new();
+        let block_size = buf.block.len();
+        assert_eq!(block_size, Buffer::BLOCK_SIZE);
+        buf.reset_with_data(&data);
+        assert_ne!(buf.block.len(), block_size);
+        assert_eq!(buf.block.len(), 3 * Buffer::BLOCK_SIZE);
+        assert!(!buf.free_as_mut_slice().is_empty());
+
+        let data: [u8; 0] = [];
+        let mut buf = Buffer::new();
+        buf.reset_with_data(&data);
+        assert_eq!(buf.block.len(), Buffer::BLOCK_SIZE);
     }
 
     #[test]
