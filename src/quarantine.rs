@@ -346,7 +346,8 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     }
     // The load above told whether each entry exists: a new one is inserted, an existing one is
     // updated by its row id, setting the event's columns only when a significant event moved it
-    // (an UPSERT cost ~4x more: it tries the insert, hits the unique address, then updates).
+    // (an UPSERT first tries the insert, finds the address taken, then updates: 45% more
+    // instructions).
     let mut insert = conn.prepare_cached(
         "INSERT INTO quarantine (address, channel, status, error_count, error_text, failure_type, failure_reason,
             first_error, last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id)
