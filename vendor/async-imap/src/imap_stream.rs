@@ -112,6 +112,23 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
         }
 
         let used = self.buffer.used();
+        // (inmail patch) A response whose end its line breaks and literals show is split off
+        // and parsed once, as its own owner. Anything else (incomplete, or not taken whole by
+        // the parser) goes the way below, as before.
+        if let Some(len) = frame(&self.buffer.block[..used]) {
+            let block = self.buffer.split_to(len);
+            let whole = ResponseData::try_new_or_recover(block, |buf| match parse(buf) {
+                Ok((rest, response)) if rest.is_empty() => Ok(response),
+                _ => Err(()),
+            });
+            match whole {
+                Ok(response) => {
+                    self.decode_needs = 0;
+                    return Ok(Some(response));
+                }
+                Err((block, ())) => self.buffer.unsplit(block),
+            }
+        }
         let buf = &self.buffer.block[..used];
         log::trace!("decode: input: {:?}", std::str::from_utf8(buf));
         let len = match parse(buf) {
@@ -205,6 +222,35 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
 
 /// A response parser (`parse_response`).
 type Parse = for<'a> fn(&'a [u8]) -> nom::IResult<&'a [u8], imap_proto::Response<'a>>;
+
+/// (inmail patch) The length of the first response in `buf`, found without parsing it: a line
+/// runs to LF, and one that ends with a literal's announcement (`{N}` or `~{N}` before CRLF)
+/// goes on after the N bytes that follow. None when the bytes end first. A line whose text
+/// merely ends like an announcement is taken for one: the parser then does not take the
+/// framed bytes whole, and the response is decoded the way that does not frame it.
+fn frame(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let lf = pos + buf[pos..].iter().position(|&b| b == b'\n')?;
+        let line = &buf[pos..lf];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match literal_len(line) {
+            Some(n) => pos = (lf + 1).checked_add(n).filter(|&end| end <= buf.len())?,
+            None => return Some(lf + 1),
+        }
+    }
+}
+
+/// N when `line` ends with `{N}`.
+fn literal_len(line: &[u8]) -> Option<usize> {
+    let open = line.strip_suffix(b"}")?;
+    let brace = open.iter().rposition(|&b| b == b'{')?;
+    let digits = &open[brace + 1..];
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
 
 fn parse_response(i: &[u8]) -> nom::IResult<&[u8], imap_proto::Response<'_>> {
     imap_proto::Response::parse(i)
@@ -304,6 +350,14 @@ impl Buffer {
         debug_assert!(len <= self.offset);
         self.offset -= len;
         self.block.split_to(len)
+    }
+
+    /// (inmail patch) Undo `split_to` whose result is `front`: the buffer is as it was (no copy,
+    /// `front` and the buffer being one allocation).
+    fn unsplit(&mut self, mut front: BytesMut) {
+        self.offset += front.len();
+        front.unsplit(std::mem::take(&mut self.block));
+        self.block = front;
     }
 
     /// (inmail patch) Undo `split_to(len)` whose result is `front`, and hand over the whole
@@ -642,6 +696,49 @@ mod tests {
         let done = stream.decode().unwrap().expect("the tagged response");
         assert!(matches!(done.parsed(), imap_proto::Response::Done { .. }));
         assert_eq!(stream.buffer.used(), 0);
+    }
+
+    /// (inmail patch) Responses are framed by line ends and literals.
+    #[test]
+    fn test_frame() {
+        assert_eq!(frame(b"* 1 EXISTS\r\n* 2 EXISTS\r\n"), Some(12));
+        assert_eq!(frame(b"* 1 EXISTS\r"), None);
+        let fetch = b"* 1 FETCH (UID 7 BODY[] {5}\r\nab\r\nc)\r\n* 2 FETCH";
+        assert_eq!(frame(fetch), Some(fetch.len() - 9));
+        assert_eq!(frame(&fetch[..30]), None, "inside the literal");
+        assert_eq!(frame(&fetch[..33]), None, "after the literal, before the line's end");
+        assert_eq!(frame(b"* 1 FETCH (BINARY[] ~{2}\r\n\n\n)\r\n"), Some(31));
+        assert_eq!(frame(b"* OK {x}\r\n"), Some(10), "not a literal");
+        assert_eq!(frame(b"* OK {99999999999999999999}\r\n"), Some(29), "too long to be one");
+        assert_eq!(frame(b"* OK {9999999999999999999}\r\nab"), None, "a literal longer than what is there");
+    }
+
+    /// (inmail patch) What the framing gets wrong, the parser puts right: a text that ends like
+    /// a literal's announcement, responses that parse alone or only with what follows.
+    #[test]
+    fn test_decode_framed_and_not() {
+        let data: &'static [u8] =
+            b"* OK fine {5}\r\n* 1 EXISTS\r\n* 2 FETCH (UID 9 BODY[] {3}\r\nab\n)\r\nA1 OK done\r\n* 3 EXI";
+        let mut stream = ImapStream::new(FailingStream::new(b""));
+        stream.buffer.free_as_mut_slice()[..data.len()].copy_from_slice(data);
+        stream.buffer.extend_used(data.len());
+        let ok = stream.decode().unwrap().expect("the untagged OK");
+        assert!(matches!(ok.parsed(), imap_proto::Response::Data { .. }), "{:?}", ok.parsed());
+        let exists = stream.decode().unwrap().expect("EXISTS");
+        assert_eq!(exists.parsed(), &imap_proto::Response::MailboxData(imap_proto::MailboxDatum::Exists(1)));
+        let fetch = stream.decode().unwrap().expect("FETCH");
+        match fetch.parsed() {
+            imap_proto::Response::Fetch(2, attrs) => {
+                assert!(attrs.contains(&imap_proto::AttributeValue::Uid(9)));
+                assert!(attrs.iter().any(|a| matches!(a, imap_proto::AttributeValue::BodySection { data: Some(d), .. } if &d[..] == b"ab\n")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fetch.borrow_owner().len(), 35, "the response owns its own bytes only");
+        let done = stream.decode().unwrap().expect("the tagged response");
+        assert!(matches!(done.parsed(), imap_proto::Response::Done { .. }));
+        assert!(stream.decode().unwrap().is_none(), "incomplete");
+        assert_eq!(&stream.buffer.block[..stream.buffer.used()], b"* 3 EXI");
     }
 
     #[test]
