@@ -175,8 +175,8 @@ pub struct MailboxConfig {
     #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// Bytes of mail per batch, roughly: the batch shrinks when messages are large. Fetch,
-    /// analysis and commit each hold a batch and one waits between stages: up to five batches
-    /// are in memory, which this bounds.
+    /// analysis and commit each hold a batch, one fetched batch waits for the analysis and two
+    /// analyzed ones for the commit: up to six batches are in memory, which this bounds.
     #[serde(default = "default_batch_bytes")]
     pub batch_bytes: usize,
     /// Seconds between polls when IDLE is off or not supported.
