@@ -741,6 +741,58 @@ mod tests {
         assert_eq!(&stream.buffer.block[..stream.buffer.used()], b"* 3 EXI");
     }
 
+    /// (inmail patch) Responses fed in random pieces decode to what the parser makes of each
+    /// one alone, framed or not: literals that hold line breaks and `{N}`, texts that end like
+    /// a literal's announcement, tagged and untagged lines.
+    #[test]
+    fn test_decode_random_pieces() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as usize
+        };
+        for _ in 0..300 {
+            let (mut wire, mut each) = (Vec::new(), Vec::new());
+            for i in 1..=20 {
+                let r: Vec<u8> = match next(4) {
+                    0 => format!("* {i} EXISTS\r\n").into_bytes(),
+                    1 => format!("* OK text {{{}}}\r\n", next(9)).into_bytes(),
+                    2 => {
+                        let body: Vec<u8> = (0..next(40)).map(|_| b"a\r\n{}5 )"[next(8)]).collect();
+                        let mut r = format!("* {i} FETCH (UID {} BODY[] {{{}}}\r\n", i + 100, body.len()).into_bytes();
+                        r.extend_from_slice(&body);
+                        r.extend_from_slice(b")\r\n");
+                        r
+                    }
+                    _ => format!("A{i} OK done\r\n").into_bytes(),
+                };
+                wire.extend_from_slice(&r);
+                each.push(r);
+            }
+            let mut stream = ImapStream::new(FailingStream::new(b""));
+            let (mut got, mut fed) = (Vec::new(), 0);
+            while fed < wire.len() {
+                let n = (1 + next(30)).min(wire.len() - fed);
+                stream.buffer.ensure_capacity(stream.buffer.used() + n).unwrap();
+                stream.buffer.free_as_mut_slice()[..n].copy_from_slice(&wire[fed..fed + n]);
+                stream.buffer.extend_used(n);
+                fed += n;
+                while let Some(r) = stream.decode().unwrap() {
+                    got.push(r);
+                }
+            }
+            assert_eq!(got.len(), each.len());
+            for (g, e) in got.iter().zip(&each) {
+                let (rest, want) = imap_proto::Response::parse(e).unwrap();
+                assert!(rest.is_empty());
+                assert_eq!(g.parsed(), &want, "{:?}", String::from_utf8_lossy(e));
+            }
+            assert_eq!(stream.buffer.used(), 0);
+        }
+    }
+
     #[test]
     fn test_buffer_reset_with_data() {
         // This test identifies blocks by their size.
