@@ -11,7 +11,7 @@
 use crate::config::QuarantineConfig;
 use crate::model::{FailureReason, FailureType, Kind};
 use crate::store::{format_time, QualStatus, Result, StoreError, StoredEvent};
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, CachedStatement, Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -348,67 +348,39 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     // updated by its row id, setting the event's columns only when a significant event moved it
     // (an UPSERT first tries the insert, finds the address taken, then updates: 45% more
     // instructions).
+    // Parameters: the entry's state ?1-?8, the significant event's columns ?9-?12, then the key.
     let mut insert = conn.prepare_cached(
-        "INSERT INTO quarantine (address, channel, status, error_count, error_text, failure_type, failure_reason,
-            first_error, last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id)
+        "INSERT INTO quarantine (status, error_count, error_text, failure_type, failure_reason, first_error, last_error,
+            last_modified, qualification_id, event_id, delivery_id, delivery_log_id, address, channel)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     let mut update_state = conn.prepare_cached(
-        "UPDATE quarantine SET status = ?2, error_count = ?3, error_text = ?4, failure_type = ?5, failure_reason = ?6,
-            first_error = ?7, last_error = ?8, last_modified = ?9 WHERE id = ?1",
+        "UPDATE quarantine SET status = ?1, error_count = ?2, error_text = ?3, failure_type = ?4, failure_reason = ?5,
+            first_error = ?6, last_error = ?7, last_modified = ?8 WHERE id = ?9",
     )?;
     let mut update_with_event = conn.prepare_cached(
-        "UPDATE quarantine SET status = ?2, error_count = ?3, error_text = ?4, failure_type = ?5, failure_reason = ?6,
-            first_error = ?7, last_error = ?8, last_modified = ?9, qualification_id = ?10, event_id = ?11,
-            delivery_id = ?12, delivery_log_id = ?13 WHERE id = ?1",
+        "UPDATE quarantine SET status = ?1, error_count = ?2, error_text = ?3, failure_type = ?4, failure_reason = ?5,
+            first_error = ?6, last_error = ?7, last_modified = ?8, qualification_id = ?9, event_id = ?10,
+            delivery_id = ?11, delivery_log_id = ?12 WHERE id = ?13",
     )?;
     for (address, entry) in &pending {
         let (Some(new), Some(last)) = (&entry.current, entry.last) else { continue };
         let sig = entry.significant;
         let (status, kind, reason) = (new.status.label(), new.failure_type.map(|t| t.label()), new.reason.map(|r| r.code()));
+        let state: [&dyn ToSql; 8] =
+            [&status, &new.error_count, &new.error_text, &kind, &reason, &new.first_error, &new.last_error, &last.event_time];
+        let (qualification, event) = (sig.and_then(|e| e.qualification_id), sig.map(|e| e.id));
+        let (delivery, delivery_log) = (sig.and_then(|e| e.delivery_id.as_deref()), sig.and_then(|e| e.delivery_log_id.as_deref()));
+        let event_columns: [&dyn ToSql; 4] = [&qualification, &event, &delivery, &delivery_log];
+        let channel = sig.unwrap_or(last).channel;
         match (&entry.stored, sig) {
-            (Some((stored, _)), _) if stored == new => {}
-            (Some((_, id)), None) => {
-                update_state.execute(params![
-                    id, status, new.error_count, new.error_text, kind, reason, new.first_error, new.last_error, last.event_time,
-                ])?;
+            (Some((stored, _)), _) if stored == new => 0,
+            (Some((_, id)), None) => update_state.execute(params_from_iter(state.into_iter().chain([id as &dyn ToSql])))?,
+            (Some((_, id)), Some(_)) => {
+                update_with_event.execute(params_from_iter(state.into_iter().chain(event_columns).chain([id as &dyn ToSql])))?
             }
-            (Some((_, id)), Some(e)) => {
-                update_with_event.execute(params![
-                    id,
-                    status,
-                    new.error_count,
-                    new.error_text,
-                    kind,
-                    reason,
-                    new.first_error,
-                    new.last_error,
-                    last.event_time,
-                    e.qualification_id,
-                    e.id,
-                    e.delivery_id.as_deref(),
-                    e.delivery_log_id.as_deref(),
-                ])?;
-            }
-            (None, _) => {
-                insert.execute(params![
-                    address,
-                    sig.unwrap_or(last).channel,
-                    status,
-                    new.error_count,
-                    new.error_text,
-                    kind,
-                    reason,
-                    new.first_error,
-                    new.last_error,
-                    last.event_time,
-                    sig.and_then(|e| e.qualification_id),
-                    sig.map(|e| e.id),
-                    sig.and_then(|e| e.delivery_id.as_deref()),
-                    sig.and_then(|e| e.delivery_log_id.as_deref()),
-                ])?;
-            }
-        }
+            (None, _) => insert.execute(params_from_iter(state.into_iter().chain(event_columns).chain([address as &dyn ToSql, &channel])))?,
+        };
     }
     Ok(changed)
 }
