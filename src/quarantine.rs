@@ -347,8 +347,8 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     // The load above told whether each entry exists: a new one is inserted, an existing one is
     // updated by its row id, setting the event's columns only when a significant event moved it
     // (an UPSERT first tries the insert, finds the address taken, then updates: 45% more
-    // instructions).
-    // Parameters: the entry's state ?1-?8, the significant event's columns ?9-?12, then the key.
+    // instructions). Parameters: the entry's state ?1-?8, the significant event's columns
+    // ?9-?12, then the key.
     let mut insert = conn.prepare_cached(
         "INSERT INTO quarantine (status, error_count, error_text, failure_type, failure_reason, first_error, last_error,
             last_modified, qualification_id, event_id, delivery_id, delivery_log_id, address, channel)

@@ -278,9 +278,10 @@ async fn fetch_span(
 
 /// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
 /// round three stages run at once, each at its own pace, handing batches on through channels
-/// (one fetched batch, two analyzed ones): this connection fetches, the analysis threads analyze, the database
-/// thread commits. At the end of a round the committed messages are moved in bulk, after the
-/// database is synced. Returns false when fault injection asks to drop the connection.
+/// (that hold one fetched batch, two analyzed ones): this connection fetches, the analysis
+/// threads analyze, the database thread commits. At the end of a round the committed messages
+/// are moved in bulk, after the database is synced. Returns false when fault injection asks to
+/// drop the connection.
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
