@@ -29,7 +29,10 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
     conn.pragma_update(None, "foreign_keys", false)?;
     let result = (|| {
-        let tx = conn.transaction()?;
+        // Immediate: the write lock first, then the version, so that two processes opening the
+        // same old database migrate it once, one after the other.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let broken_before = broken_references(&tx)?;
         for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             tx.execute_batch(sql)?;
@@ -93,6 +96,36 @@ mod tests {
         for w in WRITES {
             assert!(!opcodes(&conn, w).iter().any(|o| o == "OpenEphemeral"), "{w}");
         }
+    }
+
+    /// Two connections opening one old database at once: it is migrated once, both succeed.
+    #[test]
+    fn concurrent_openers_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+        }
+        let openers: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut conn = Connection::open(&path).unwrap();
+                    conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+                    migrate(&mut conn)
+                })
+            })
+            .collect();
+        for o in openers {
+            o.join().unwrap().unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
     }
 
     #[test]
