@@ -59,13 +59,18 @@ fn broken_references(conn: &Connection) -> rusqlite::Result<i64> {
 mod tests {
     use super::*;
 
-    fn at_version(n: usize) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "foreign_keys", true).unwrap();
+    /// Apply the first `n` migrations to `conn` the way a release of that version left it.
+    fn migrate_to(conn: &Connection, n: usize) {
         for (_, sql) in &MIGRATIONS[..n] {
             conn.execute_batch(sql).unwrap();
         }
         conn.pragma_update(None, "user_version", n as i64).unwrap();
+    }
+
+    fn at_version(n: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate_to(&conn, n);
         conn
     }
 
@@ -103,13 +108,7 @@ mod tests {
     fn concurrent_openers_migrate_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            for (_, sql) in &MIGRATIONS[..3] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 3).unwrap();
-        }
+        migrate_to(&Connection::open(&path).unwrap(), 3);
         let openers: Vec<_> = (0..2)
             .map(|_| {
                 let path = path.clone();
