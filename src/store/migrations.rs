@@ -10,15 +10,22 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_status_checks", include_str!("migrations/0004_status_checks.sql")),
 ];
 
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The schema version of `conn` when migrations remain to apply; `None` when it is current, an
+/// error when it is newer than this inmail.
+fn behind(conn: &Connection) -> rusqlite::Result<Option<usize>> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current as usize > MIGRATIONS.len() {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
+    match (current as usize).cmp(&MIGRATIONS.len()) {
+        std::cmp::Ordering::Less => Ok(Some(current as usize)),
+        std::cmp::Ordering::Equal => Ok(None),
+        std::cmp::Ordering::Greater => Err(rusqlite::Error::InvalidParameterName(format!(
             "database schema version {current} is newer than this inmail ({}) — upgrade inmail",
             MIGRATIONS.len()
-        )));
+        ))),
     }
-    if current as usize == MIGRATIONS.len() {
+}
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    if behind(conn)?.is_none() {
         return Ok(());
     }
     // A migration may rebuild a table others refer to (drop it, rename its copy): SQLite's
@@ -30,11 +37,12 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", false)?;
     let result = (|| {
         // Immediate: the write lock first, then the version, so that two processes opening the
-        // same old database migrate it once, one after the other.
+        // same old database migrate it once, one after the other. The second finds it current
+        // (or newer, which is refused) and has nothing to do, nor any reference to check.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let Some(current) = behind(&tx)? else { return Ok(()) };
         let broken_before = broken_references(&tx)?;
-        for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
@@ -101,6 +109,16 @@ mod tests {
         for w in WRITES {
             assert!(!opcodes(&conn, w).iter().any(|o| o == "OpenEphemeral"), "{w}");
         }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_untouched() {
+        let mut conn = at_version(MIGRATIONS.len());
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1).unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("newer than this inmail"), "{err}");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len() + 1);
     }
 
     /// Two connections opening one old database at once: it is migrated once, both succeed.
