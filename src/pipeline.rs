@@ -75,27 +75,6 @@ impl Fingerprinter {
     }
 }
 
-#[cfg(test)]
-mod fingerprint_tests {
-    use super::{fingerprint, Fingerprinter};
-
-    #[test]
-    fn pieces_and_blocks_do_not_change_the_fingerprint() {
-        let mut raw = Vec::new();
-        for i in 0..3000 {
-            raw.extend_from_slice(format!("Header-{i}: value {i}\r\n").as_bytes());
-        }
-        raw.extend_from_slice(&vec![b'x'; 10_000]);
-        let plain: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
-        let want = *blake3::hash(&plain).as_bytes();
-        assert_eq!(fingerprint(&raw), want);
-        for step in [1, 7, 4096, 5000] {
-            let mut f = Fingerprinter::new();
-            raw.chunks(step).for_each(|c| f.update(c));
-            assert_eq!(f.finish(), want, "pieces of {step} bytes");
-        }
-    }
-}
 
 pub fn fingerprint(raw: &[u8]) -> [u8; 32] {
     let mut f = Fingerprinter::new();
@@ -143,5 +122,27 @@ fn records_of(rules: &RuleSet, analysis: &mut Analysis) -> Vec<Record> {
                 Record { index: i + 1, kind, bounce: b, verdict }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::{fingerprint, Fingerprinter};
+
+    #[test]
+    fn pieces_and_blocks_do_not_change_the_fingerprint() {
+        let mut raw = Vec::new();
+        for i in 0..3000 {
+            raw.extend_from_slice(format!("Header-{i}: value {i}\r\n").as_bytes());
+        }
+        raw.extend_from_slice(&vec![b'x'; 10_000]);
+        let plain: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+        let want = *blake3::hash(&plain).as_bytes();
+        assert_eq!(fingerprint(&raw), want);
+        for step in [1, 7, 4096, 5000] {
+            let mut f = Fingerprinter::new();
+            raw.chunks(step).for_each(|c| f.update(c));
+            assert_eq!(f.finish(), want, "pieces of {step} bytes");
+        }
     }
 }

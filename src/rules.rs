@@ -273,13 +273,16 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
     }
 }
 
+/// A compiled rule text: the matcher, whether it reads lower-cased text, its needles.
+type Matcher = (regex_automata::meta::Regex, bool, Option<Vec<Vec<u8>>>);
+
 /// Compile a rule for matching. A case-insensitive pattern is rewritten for text in ASCII
 /// lower case: its case-folded classes (`[Uu][Ss][Ee][Rr]`) become plain literals (`user`), so
 /// the regex engine finds literal prefixes to search for (memchr, Teddy) instead of running
 /// every rule's automaton over the whole diagnostic. `find` lower-cases the diagnostic once.
 /// Patterns that are case-sensitive somewhere (`(?-i)`, `[A-Z]`) are compiled as written.
-fn compile_matcher(pattern: &str) -> Result<(regex_automata::meta::Regex, bool, Option<Vec<Vec<u8>>>), MatcherError> {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map_err(MatcherError::Syntax)?;
+fn compile_matcher(pattern: &str) -> Result<Matcher, MatcherError> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).map_err(|e| MatcherError::Syntax(Box::new(e)))?;
     let (hir, folded) = match fold_to_lower(&hir) {
         Some(h) => (h, true),
         None => (hir, false),
@@ -382,7 +385,7 @@ impl Prefilter {
 
 #[derive(Debug)]
 enum MatcherError {
-    Syntax(regex_syntax::Error),
+    Syntax(Box<regex_syntax::Error>),
     Build(String),
 }
 

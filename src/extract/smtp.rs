@@ -55,7 +55,7 @@ fn canon(s: &str) -> &'static str {
 pub fn command(text: &str) -> &'static str {
     let end = crate::bounds::floor_char_boundary(text, 64 * 1024);
     let mut last = "";
-    for c in COMMAND.captures_iter(text[..end].as_bytes()) {
+    for c in COMMAND.captures_iter(&text.as_bytes()[..end]) {
         let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));
         if let Some(m) = m {
             let k = canon(std::str::from_utf8(m.as_bytes()).unwrap_or(""));

@@ -175,11 +175,14 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
     }
     let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let mut lines: Vec<&str> = Vec::new();
-    let mut blank_seen = false;
+    // A line naming a recipient mentioned later ends this one's diagnostic (unless it is a
+    // parenthesized aside). Each line is lower-cased once, and only when there is such a one.
+    let later: Vec<&str> = others.iter().filter(|(p, _)| *p > pos).map(|(_, a)| a.as_str()).collect();
     for (i, line) in text[line_start..].lines().enumerate() {
         let t = line.trim();
-        if i > 0 && others.iter().any(|(p, a)| *p > pos && line.to_ascii_lowercase().contains(a.as_str())) && !lines.is_empty() {
-            if i > 0 && !t.starts_with('(') {
+        if i > 0 && !lines.is_empty() && !t.starts_with('(') && !later.is_empty() {
+            let lower = line.to_ascii_lowercase();
+            if later.iter().any(|a| lower.contains(a)) {
                 break;
             }
         }
@@ -187,10 +190,8 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             if substantive(&lines) {
                 break;
             }
-            blank_seen = true;
             continue;
         }
-        let _ = blank_seen;
         lines.push(t);
         if lines.len() >= MAX_DIAG_LINES {
             break;

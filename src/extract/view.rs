@@ -368,7 +368,7 @@ mod unread_tests {
                 raw.extend_from_slice(b"\n\n");
                 raw.extend_from_slice(pick(&mut rng, &bodies));
             }
-            if rng.next() % 3 > 0 {
+            if !rng.next().is_multiple_of(3) {
                 raw.extend_from_slice(b"--B--\n");
             }
             same_view(&raw);
