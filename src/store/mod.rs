@@ -60,10 +60,14 @@ pub struct StoredEvent {
     pub delivery_log_id: Option<String>,
 }
 
+/// Channel → text → qualification row: looked up by borrowed strings, so an event that finds
+/// its row builds no key.
+type RowCache = HashMap<String, HashMap<String, CachedRow>>;
+
 pub struct Store {
     conn: Connection,
-    /// (channel, text) → qualification row, valid while `data_version` is unchanged.
-    cache: HashMap<(String, String), CachedRow>,
+    /// Qualification rows, valid while `data_version` is unchanged.
+    cache: RowCache,
     data_version: i64,
     /// Delivery linkage extractors applied to every recorded bounce.
     linker: crate::linkage::Linker,
@@ -191,7 +195,7 @@ pub struct Batch<'a> {
     /// the connection's cache hashes its SQL text, twice per use.
     insert_message: CachedStatement<'a>,
     insert_event: CachedStatement<'a>,
-    cache: &'a mut HashMap<(String, String), CachedRow>,
+    cache: &'a mut RowCache,
     /// Cache entries created inside this transaction: dropped on rollback.
     pending: Vec<(String, String)>,
     events: Vec<StoredEvent>,
@@ -343,8 +347,7 @@ impl Batch<'_> {
         if verdict_q.failure_type == FailureType::None {
             return Ok((None, verdict_q, None, false));
         }
-        let key = (channel.to_string(), r.verdict.text.clone());
-        let cached = match self.cache.get(&key) {
+        let cached = match self.cache.get(channel).and_then(|rows| rows.get(&r.verdict.text)) {
             Some(c) => Some(c.clone()),
             None => {
                 let row = self
@@ -362,7 +365,7 @@ impl Batch<'_> {
                     })
                     .optional()?;
                 if let Some(c) = &row {
-                    self.cache.insert(key.clone(), c.clone());
+                    self.cache.entry(channel.to_string()).or_default().insert(r.verdict.text.clone(), c.clone());
                 }
                 row
             }
@@ -395,8 +398,8 @@ impl Batch<'_> {
                 now
             ])?;
         let id = self.tx().last_insert_rowid();
-        self.cache.insert(key.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
-        self.pending.push(key);
+        self.cache.entry(channel.to_string()).or_default().insert(r.verdict.text.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
+        self.pending.push((channel.to_string(), r.verdict.text.clone()));
         Ok((Some(id), verdict_q, Some(status), true))
     }
 
@@ -419,8 +422,10 @@ impl Batch<'_> {
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
         // Rolled back (not committed): rows created in this transaction do not exist.
-        for k in self.pending.drain(..) {
-            self.cache.remove(&k);
+        for (channel, text) in self.pending.drain(..) {
+            if let Some(rows) = self.cache.get_mut(&channel) {
+                rows.remove(&text);
+            }
         }
     }
 }
