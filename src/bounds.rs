@@ -59,6 +59,30 @@ pub fn crlf_to_lf_into(src: &[u8], out: &mut Vec<u8>) -> bool {
     lone
 }
 
+/// `text.split_inclusive('\n')`, with each line end found by a vectorized search (the
+/// standard library's scans a word at a time, and the analysis splits every text into lines).
+pub fn split_inclusive_lf(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+        let (line, next) = rest.split_at(end);
+        rest = next;
+        Some(line)
+    })
+}
+
+/// `text.lines()` (a line ends at `\n` or `\r\n`; a last line without one is kept), by
+/// `split_inclusive_lf`.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    split_inclusive_lf(text).map(|l| match l.strip_suffix('\n') {
+        Some(l) => l.strip_suffix('\r').unwrap_or(l),
+        None => l,
+    })
+}
+
 /// Shorten `s` to at most `max` bytes, on a char boundary.
 pub fn truncate(s: &mut String, max: usize) {
     let end = floor_char_boundary(s, max);
@@ -67,7 +91,19 @@ pub fn truncate(s: &mut String, max: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{crlf_to_lf_in_place, crlf_to_lf_into, floor_char_boundary, lossy, truncate};
+    use super::{crlf_to_lf_in_place, crlf_to_lf_into, floor_char_boundary, lines, lossy, split_inclusive_lf, truncate};
+
+    /// The vectorized line splitters give what the standard library's do.
+    #[test]
+    fn line_splitters_are_the_standard_ones() {
+        let mut rng = crate::test_support::Rng::new(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..10_000 {
+            let raw = rng.string(&["\r", "\n", "\r\n", "a", " ", "é"], 40);
+            let text = String::from_utf8(raw).unwrap();
+            assert_eq!(lines(&text).collect::<Vec<_>>(), text.lines().collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(split_inclusive_lf(&text).collect::<Vec<_>>(), text.split_inclusive('\n').collect::<Vec<_>>(), "{text:?}");
+        }
+    }
 
     /// Copying and compacting in place give the same bytes and the same answer.
     #[test]

@@ -30,7 +30,7 @@ fn compile(name: &str, re: &Option<String>) -> anyhow::Result<Option<Regex>> {
 /// Value of a header in a header block (case-insensitive name, folded lines joined).
 pub fn header_value(block: &str, name: &str) -> Option<String> {
     let mut current: Option<String> = None;
-    for line in block.lines() {
+    for line in crate::bounds::lines(block) {
         if line.is_empty() {
             break;
         }

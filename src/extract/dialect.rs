@@ -12,7 +12,7 @@ use crate::model::Bounce;
 fn is_google_groups(v: &MailView, human: &str) -> bool {
     v.header("x-failed-recipients").is_some()
         && v.header("x-google-smtp-source").is_some()
-        && (human.contains("groups.google.com") || human.lines().any(|l| l.trim() == "Google Groups"))
+        && (human.contains("groups.google.com") || crate::bounds::lines(human).any(|l| l.trim() == "Google Groups"))
 }
 
 fn google_groups(human: &str, bounces: &mut [Bounce]) {

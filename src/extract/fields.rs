@@ -24,7 +24,7 @@ impl FieldBlock {
 pub fn parse_blocks(text: &str, max_blocks: usize) -> Vec<FieldBlock> {
     let mut blocks = Vec::new();
     let mut cur = FieldBlock::default();
-    for line in text.lines() {
+    for line in crate::bounds::lines(text) {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
             if !cur.fields.is_empty() {

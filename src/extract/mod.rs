@@ -90,7 +90,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         let whole_cmd = std::cell::OnceCell::new();
         dialect::refine(&v, human, &mut bounces);
         for b in bounces.iter_mut() {
-            let pos = if b.recipient.is_empty() { None } else { lower.find(&b.recipient) };
+            let pos = if b.recipient.is_empty() { None } else { memchr::memmem::find(lower.as_bytes(), b.recipient.as_bytes()) };
             let block = pos.map(|p| text::block_at(human, p)).unwrap_or_default();
             if kind == Kind::Dsn && b.diagnostic.is_empty() && !b.recipient.is_empty() {
                 b.diagnostic = text::prose_at(human, pos);

@@ -82,7 +82,7 @@ fn header_run(text: &str) -> Option<usize> {
     let mut run_start: Option<usize> = None;
     let mut run = 0;
     let mut off = 0;
-    for line in text.split_inclusive('\n') {
+    for line in crate::bounds::split_inclusive_lf(text) {
         let l = line.trim_end();
         if run > 0 && (l.starts_with(' ') || l.starts_with('\t')) && !l.trim().is_empty() {
             // folded continuation of the previous field
@@ -178,7 +178,7 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
     // A line naming a recipient mentioned later ends this one's diagnostic (unless it is a
     // parenthesized aside). Each line is lower-cased once, and only when there is such a one.
     let later: Vec<&str> = others.iter().filter(|(p, _)| *p > pos).map(|(_, a)| a.as_str()).collect();
-    for (i, line) in text[line_start..].lines().enumerate() {
+    for (i, line) in crate::bounds::lines(&text[line_start..]).enumerate() {
         let t = line.trim();
         if i > 0 && !lines.is_empty() && !t.starts_with('(') && !later.is_empty() {
             let lower = line.to_ascii_lowercase();
@@ -224,8 +224,7 @@ fn paragraph_around(text: &str, line_start: usize) -> Option<String> {
         return None;
     }
     let end = text[line_start..].find("\n\n").map(|i| line_start + i).unwrap_or(text.len());
-    let lines: Vec<&str> = text[start..end]
-        .lines()
+    let lines: Vec<&str> = crate::bounds::lines(&text[start..end])
         .map(str::trim)
         .filter(|l| !l.is_empty() && l.chars().any(char::is_alphanumeric) && !l.starts_with("---") && !l.starts_with("***"))
         .take(MAX_DIAG_LINES)
@@ -247,7 +246,7 @@ fn coded_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, 
         if others.iter().any(|(q, a)| *q > pos && low.contains(a.as_str())) {
             return None;
         }
-        has_code(p).then(|| p.lines().take(MAX_DIAG_LINES).map(str::trim).collect::<Vec<_>>().join(" "))
+        has_code(p).then(|| crate::bounds::lines(p).take(MAX_DIAG_LINES).map(str::trim).collect::<Vec<_>>().join(" "))
     })
 }
 
@@ -256,7 +255,7 @@ fn coded_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, 
 /// "DNS lookup failure: host example.org not found".
 fn short_paragraph_after(text: &str, from: usize, pos: usize, others: &[(usize, String)]) -> Option<String> {
     let p = text[from..].split("\n\n").map(str::trim).filter(|p| !p.is_empty()).nth(1)?;
-    let lines: Vec<&str> = p.lines().map(str::trim).collect();
+    let lines: Vec<&str> = crate::bounds::lines(p).map(str::trim).collect();
     let low = p.to_ascii_lowercase();
     if lines.len() > 3 || lines.iter().any(|l| is_banner(l)) || others.iter().any(|(q, a)| *q > pos && low.contains(a.as_str())) {
         return None;
@@ -290,7 +289,7 @@ fn fallback_diagnostic(text: &str) -> String {
         return coded;
     }
     text.split("\n\n")
-        .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty() && !is_banner(l)).take(MAX_DIAG_LINES).collect::<Vec<_>>())
+        .map(|p| crate::bounds::lines(p).map(str::trim).filter(|l| !l.is_empty() && !is_banner(l)).take(MAX_DIAG_LINES).collect::<Vec<_>>())
         .find(|lines| lines.iter().flat_map(|l| l.split_whitespace()).count() >= 3)
         .unwrap_or_default()
         .join(" ")
@@ -298,7 +297,7 @@ fn fallback_diagnostic(text: &str) -> String {
 
 /// The lines of `text` that carry an SMTP failure reply or an enhanced status code, joined.
 fn coded_lines(text: &str) -> String {
-    text.lines()
+    crate::bounds::lines(text)
         .map(str::trim)
         .filter(|l| find_status(l).is_some() || find_reply_code(l).is_some_and(|c| c.starts_with('5') || c.starts_with('4')))
         .take(MAX_DIAG_LINES)
@@ -314,7 +313,7 @@ fn response_was(text: &str) -> Option<String> {
     let at = b.windows(MARK.len()).position(|w| w.eq_ignore_ascii_case(MARK))? + MARK.len();
     let rest = text[at..].trim_start();
     let para = rest.split("\n\n").next().unwrap_or("");
-    let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).take(MAX_DIAG_LINES).collect();
+    let lines: Vec<&str> = crate::bounds::lines(para).map(str::trim).filter(|l| !l.is_empty()).take(MAX_DIAG_LINES).collect();
     (!lines.is_empty()).then(|| lines.join(" "))
 }
 
@@ -381,7 +380,8 @@ pub fn block_at(text: &str, pos: usize) -> String {
     }
     let start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let rest = &text[start..];
-    let end = rest.find("\n\n").or_else(|| rest.find("\r\n\r\n")).unwrap_or(rest.len()).min(4096);
+    let find = |needle: &[u8]| memchr::memmem::find(rest.as_bytes(), needle);
+    let end = find(b"\n\n").or_else(|| find(b"\r\n\r\n")).unwrap_or(rest.len()).min(4096);
     let end = crate::bounds::floor_char_boundary(rest, end);
     rest[..end].to_string()
 }

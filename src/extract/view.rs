@@ -234,7 +234,7 @@ fn unfold(s: &str) -> String {
         return t.to_string();
     }
     let mut out = String::with_capacity(t.len());
-    for (i, l) in t.lines().enumerate() {
+    for (i, l) in crate::bounds::lines(t).enumerate() {
         if i > 0 {
             out.push(' ');
         }
