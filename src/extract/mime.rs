@@ -187,7 +187,9 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> 
     let mut parts: Vec<Part<'x>> = Vec::new();
     let mut stack: Vec<Level> = Vec::new();
     let mut level = Level::new(None, false);
-    let mut headers: Vec<Header<'x>> = Vec::new();
+    // Sized for a message's header (a few dozen fields) and then a part's (a few): a vector
+    // grown one push at a time was reallocated three or four times per part.
+    let mut headers: Vec<Header<'x>> = Vec::with_capacity(32);
 
     'outer: while parts.len() < max_parts {
         let mut pos = stream.offset();
@@ -206,7 +208,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> 
                     if stream.seek_next_part(b.as_bytes()) {
                         let in_digest = ct.and_then(|c| c.subtype()) == Some("digest");
                         let boundary = Some(b.as_bytes().to_vec());
-                        parts.push(Part { headers: std::mem::take(&mut headers), body: Body::Multipart });
+                        parts.push(Part { headers: std::mem::replace(&mut headers, Vec::with_capacity(8)), body: Body::Multipart });
                         stack.push(std::mem::replace(&mut level, Level::new(boundary, in_digest)));
                         stream.skip_crlf();
                         continue;
@@ -250,7 +252,7 @@ pub fn walk<'x>(raw: &'x [u8], max_parts: usize, reads: fn(&ContentType<'_>) -> 
         } else {
             decoded_body(&mut stream, raw, offset_body, mime, cte, &mut level, charset)
         };
-        parts.push(Part { headers: std::mem::take(&mut headers), body });
+        parts.push(Part { headers: std::mem::replace(&mut headers, Vec::with_capacity(8)), body });
 
         if level.boundary.is_some() {
             // After a part: the next part of this multipart, or its end and the next part of an
