@@ -135,11 +135,14 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
     // HTML is read only when no text part has anything to say: stripped on demand.
     let mut html: Vec<&mime::Html<'_>> = Vec::new();
     for (i, part) in parts.iter().enumerate() {
-        let (ctype, sub) = part
-            .content_type()
-            .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
-            .unwrap_or_else(|| ("text".into(), "plain".into()));
-        let full = format!("{ctype}/{sub}");
+        // "type/subtype" in lower case, built once; the type and the subtype are its two sides.
+        let (ctype, sub) = part.content_type().map_or(("text", "plain"), |c| (c.ctype(), c.subtype().unwrap_or("")));
+        let mut full = String::with_capacity(ctype.len() + 1 + sub.len());
+        full.push_str(ctype);
+        full.push('/');
+        full.push_str(sub);
+        full.make_ascii_lowercase();
+        let (ctype, sub) = (&full[..ctype.len()], &full[ctype.len() + 1..]);
         match &part.body {
             Body::Multipart | Body::Unread => {}
             Body::Message(m) => {
@@ -149,7 +152,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             }
             Body::Text(t) => {
                 if is_report_type(&full) {
-                    v.reports.push((full, bounded(t)));
+                    v.reports.push((full.clone(), bounded(t)));
                 } else if sub == "rfc822-headers" || full == "message/rfc822-headers" {
                     if v.original_headers.is_empty() {
                         v.original_headers = bounded(t);
@@ -161,7 +164,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             Body::Html(t) => html.push(t),
             Body::Binary(b) => {
                 if is_report_type(&full) {
-                    v.reports.push((full, crate::bounds::lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
+                    v.reports.push((full.clone(), crate::bounds::lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
                 } else if full == "message/rfc822-headers" {
                     // (`text/*` parts are text and `message/rfc822` a message: see `mime::walk`.)
                     if v.original_headers.is_empty() {
@@ -181,19 +184,23 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
 /// turns out broken is read as text, so a type with no name is read too.
 fn reads_binary(ct: &mail_parser::ContentType<'_>) -> bool {
     let (ctype, sub) = (ct.ctype(), ct.subtype().unwrap_or(""));
-    ctype.is_empty() || sub.eq_ignore_ascii_case("rfc822-headers") || is_report_type(&format!("{ctype}/{sub}").to_ascii_lowercase())
+    ctype.is_empty()
+        || sub.eq_ignore_ascii_case("rfc822-headers")
+        || REPORT_TYPES.iter().any(|t| t.split_once('/').is_some_and(|(a, b)| a.eq_ignore_ascii_case(ctype) && b.eq_ignore_ascii_case(sub)))
 }
 
+/// The machine-readable report parts (in lower case).
+const REPORT_TYPES: [&str; 6] = [
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "text/delivery-status",
+    "message/feedback-report",
+    "text/feedback-report",
+    "message/disposition-notification",
+];
+
 fn is_report_type(full: &str) -> bool {
-    matches!(
-        full,
-        "message/delivery-status"
-            | "message/global-delivery-status"
-            | "text/delivery-status"
-            | "message/feedback-report"
-            | "text/feedback-report"
-            | "message/disposition-notification"
-    )
+    REPORT_TYPES.contains(&full)
 }
 
 /// A text part bounded to `MAX_TEXT_PART` bytes, CRLF line ends made LF so paragraph
