@@ -55,6 +55,7 @@ fn check_all_done(dc: &Dovecot, db: &DbView, bounces: usize, other: usize, bad: 
     assert_eq!(db.events(), bounces as i64, "one bounce event per bounce");
     assert_eq!(db.occurrences(), bounces as i64, "qualification occurrences");
     assert_eq!(db.duplicate_message_ids(), 0, "a message recorded twice");
+    assert_eq!(db.badly_named(), 0, "every message named by mailbox, folder, UIDVALIDITY and UID");
     assert_eq!(db.messages_of_kind("not-bounce"), other as i64);
     assert_eq!(db.messages_of_kind("error"), bad as i64);
     assert_eq!(in_folder("Other"), other, "non-bounces in Other");

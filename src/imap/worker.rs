@@ -250,6 +250,8 @@ async fn fetch_span(
     let set = uid_set(span);
     let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, "(UID BODY.PEEK[])")).await?;
     let (mut open, mut seen) = (true, 0usize);
+    // Each message's source name is this prefix and its UID.
+    let prefix = format!("imap://{}/{};UIDVALIDITY={};UID=", m.name, m.folder, uidvalidity);
     let mut size = sizer.next(span.len() + after);
     let (mut batch, mut bytes) = (Vec::with_capacity(size), 0usize);
     while let Some(f) = timed(m, "UID FETCH", st.try_next()).await? {
@@ -257,7 +259,9 @@ async fn fetch_span(
         if !open || span.binary_search(&uid).is_err() {
             continue; // dropped, or an unsolicited FETCH (flag change) of another message
         }
-        let name = format!("imap://{}/{};UIDVALIDITY={};UID={}", m.name, m.folder, uidvalidity, uid);
+        let mut name = String::with_capacity(prefix.len() + 10);
+        name.push_str(&prefix);
+        let _ = std::fmt::Write::write_fmt(&mut name, format_args!("{uid}"));
         let msg = Collector::whole(body, name);
         bytes += msg.size as usize;
         batch.push((uid, msg));

@@ -497,6 +497,14 @@ impl DbView {
     pub fn duplicate_message_ids(&self) -> i64 {
         self.q("SELECT count(*) FROM (SELECT message_id FROM message WHERE message_id <> '' GROUP BY message_id HAVING count(*) > 1)")
     }
+    /// Messages whose source is not `imap://MAILBOX/INBOX;UIDVALIDITY=N;UID=N` (must be 0).
+    pub fn badly_named(&self) -> i64 {
+        self.q(
+            "SELECT count(*) FROM message WHERE NOT (source GLOB 'imap://?*/INBOX;UIDVALIDITY=[0-9]*;UID=[1-9]*'
+                AND substr(source, instr(source, ';UIDVALIDITY=') + 13) GLOB '[0-9]*;UID=[0-9]*'
+                AND substr(source, instr(source, ';UID=') + 5) NOT GLOB '*[^0-9]*')",
+        )
+    }
     /// The daemon has searched the folder at least once.
     pub fn q_polled(&self) -> bool {
         self.q("SELECT count(*) FROM imap_state WHERE last_poll IS NOT NULL") > 0
