@@ -8,6 +8,16 @@ use crate::source::RawMessage;
 use crate::store::{Batch, MessageMeta, Outcome, Store, StoredEvent};
 use std::collections::{BTreeMap, HashSet};
 
+/// One more of `key` (a key already counted costs no allocation).
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
 /// Running totals of an ingestion, for summaries and logs.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Stats {
@@ -37,13 +47,18 @@ impl Stats {
             Outcome::Recorded { kind, events, new_rows, new_to_qualify } => {
                 self.recorded += 1;
                 self.records += events as u64;
-                *self.by_kind.entry(kind.as_str().to_string()).or_default() += 1;
+                count(&mut self.by_kind, kind.as_str());
                 self.new_rows += new_rows as u64;
                 self.new_rows_to_qualify += new_to_qualify as u64;
                 if let Some(Ok(p)) = result {
+                    let mut key = String::new();
                     for r in p.records.iter().filter(|r| r.kind != crate::model::Kind::NotBounce) {
                         let q = r.qualification();
-                        *self.by_type_reason.entry(format!("{} / {}", q.failure_type, q.reason_label())).or_default() += 1;
+                        key.clear();
+                        key.push_str(q.failure_type.label());
+                        key.push_str(" / ");
+                        key.push_str(q.reason_label());
+                        count(&mut self.by_type_reason, &key);
                     }
                 }
             }
