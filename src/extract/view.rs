@@ -151,7 +151,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
                 }
             }
             Body::Text(t) => {
-                if is_report_type(&full) {
+                if is_report_type(ctype, sub) {
                     v.reports.push((full.clone(), bounded(t)));
                 } else if sub == "rfc822-headers" || full == "message/rfc822-headers" {
                     if v.original_headers.is_empty() {
@@ -163,7 +163,7 @@ fn collect_parts(parts: &[Part<'_>], v: &mut MailView) {
             }
             Body::Html(t) => html.push(t),
             Body::Binary(b) => {
-                if is_report_type(&full) {
+                if is_report_type(ctype, sub) {
                     v.reports.push((full.clone(), crate::bounds::lossy(&b[..b.len().min(MAX_TEXT_PART)]).into_owned()));
                 } else if full == "message/rfc822-headers" {
                     // (`text/*` parts are text and `message/rfc822` a message: see `mime::walk`.)
@@ -186,21 +186,22 @@ fn reads_binary(ct: &mail_parser::ContentType<'_>) -> bool {
     let (ctype, sub) = (ct.ctype(), ct.subtype().unwrap_or(""));
     ctype.is_empty()
         || sub.eq_ignore_ascii_case("rfc822-headers")
-        || REPORT_TYPES.iter().any(|t| t.split_once('/').is_some_and(|(a, b)| a.eq_ignore_ascii_case(ctype) && b.eq_ignore_ascii_case(sub)))
+        || is_report_type(ctype, sub)
 }
 
-/// The machine-readable report parts (in lower case).
-const REPORT_TYPES: [&str; 6] = [
-    "message/delivery-status",
-    "message/global-delivery-status",
-    "text/delivery-status",
-    "message/feedback-report",
-    "text/feedback-report",
-    "message/disposition-notification",
+/// The machine-readable report parts: type and subtype.
+const REPORT_TYPES: [(&str, &str); 6] = [
+    ("message", "delivery-status"),
+    ("message", "global-delivery-status"),
+    ("text", "delivery-status"),
+    ("message", "feedback-report"),
+    ("text", "feedback-report"),
+    ("message", "disposition-notification"),
 ];
 
-fn is_report_type(full: &str) -> bool {
-    REPORT_TYPES.contains(&full)
+/// Is `ctype/sub` (in any case) a machine-readable report part?
+fn is_report_type(ctype: &str, sub: &str) -> bool {
+    REPORT_TYPES.iter().any(|(t, s)| t.eq_ignore_ascii_case(ctype) && s.eq_ignore_ascii_case(sub))
 }
 
 /// A text part bounded to `MAX_TEXT_PART` bytes, CRLF line ends made LF so paragraph
