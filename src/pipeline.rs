@@ -41,7 +41,8 @@ pub struct Fingerprinter {
 
 impl Default for Fingerprinter {
     fn default() -> Self {
-        Fingerprinter { hasher: blake3::Hasher::new(), block: Vec::with_capacity(Self::BLOCK) }
+        // The block is allocated on first use: most messages are hashed whole, never through it.
+        Fingerprinter { hasher: blake3::Hasher::new(), block: Vec::new() }
     }
 }
 

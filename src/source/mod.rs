@@ -59,7 +59,14 @@ pub(crate) struct Collector {
 
 impl Collector {
     pub fn new() -> Self {
-        Collector { buf: Vec::new(), hash: Fingerprinter::new(), size: 0, overflowed: false }
+        Self::with_buffer(Vec::new())
+    }
+    /// A collector that fills `buf` (emptied first): a reader reuses one buffer for all its
+    /// messages (see `finish_copied`) instead of growing a new one, reallocation after
+    /// reallocation, for each.
+    pub fn with_buffer(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        Collector { buf, hash: Fingerprinter::new(), size: 0, overflowed: false }
     }
     pub fn push(&mut self, bytes: &[u8]) {
         self.size += bytes.len() as u64;
@@ -90,8 +97,20 @@ impl Collector {
         let lone_cr = crate::bounds::crlf_to_lf_into(bytes, &mut raw);
         RawMessage { source, fingerprint: kept_fingerprint(&raw, lone_cr), raw, size: bytes.len() as u64, truncated: false }
     }
+    /// The buffer back, for another message.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+    /// `finish`, the message copied out (its CRLFs made LF on the way) into an allocation of
+    /// its own size; the buffer is handed back for the next message.
+    pub fn finish_copied(self, source: String) -> (RawMessage, Vec<u8>) {
+        let mut raw = Vec::with_capacity(self.buf.len());
+        let lone_cr = crate::bounds::crlf_to_lf_into(&self.buf, &mut raw);
+        let fingerprint = if self.overflowed { self.hash.finish() } else { kept_fingerprint(&raw, lone_cr) };
+        (RawMessage { source, raw, fingerprint, size: self.size, truncated: self.overflowed }, self.buf)
     }
     pub fn finish(mut self, source: String) -> RawMessage {
         let lone_cr = crate::bounds::crlf_to_lf_in_place(&mut self.buf);
@@ -136,12 +155,12 @@ fn starts_mbox(r: &mut impl BufRead) -> io::Result<bool> {
 }
 
 /// Every message under the given paths, lazily, in a stable order.
-pub fn messages(paths: &[PathBuf]) -> Box<dyn Iterator<Item = Item>> {
+pub fn messages(paths: &[PathBuf]) -> Box<dyn Iterator<Item = Item> + Send> {
     let paths = paths.to_vec();
     Box::new(paths.into_iter().flat_map(messages_of))
 }
 
-fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item> + Send> {
     let name = path.display().to_string();
     if name == "-" {
         let mut r = BufReader::with_capacity(256 * 1024, io::stdin());
@@ -164,7 +183,7 @@ fn messages_of(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
 /// A file is an mbox when it starts with a `From ` line, else one message. A `.eml` file is
 /// always one message: mail clients save it with an mbox envelope line but never quote
 /// `From ` lines in the body, so splitting it there would cut the message in pieces.
-fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item> + Send> {
     let name = path.display().to_string();
     let f = match File::open(&path) {
         Ok(f) => f,
@@ -190,13 +209,13 @@ fn file_messages(path: PathBuf) -> Box<dyn Iterator<Item = Item>> {
 /// A Maildir (has `cur/` or `new/`): messages of `new/` then `cur/`. Any other folder: its
 /// entries sorted by name — files are one message or an mbox each, sub-folders are read the
 /// same way (to a bounded depth). Hidden entries are skipped.
-fn dir_messages(dir: PathBuf) -> Box<dyn Iterator<Item = Item>> {
+fn dir_messages(dir: PathBuf) -> Box<dyn Iterator<Item = Item> + Send> {
     dir_messages_at(dir, 0)
 }
 
 const MAX_DIR_DEPTH: usize = 16;
 
-fn dir_messages_at(dir: PathBuf, depth: usize) -> Box<dyn Iterator<Item = Item>> {
+fn dir_messages_at(dir: PathBuf, depth: usize) -> Box<dyn Iterator<Item = Item> + Send> {
     let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
     let folders: Vec<PathBuf> = if is_maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.clone()] };
     let mut entries = Vec::new();
@@ -226,12 +245,12 @@ fn dir_messages_at(dir: PathBuf, depth: usize) -> Box<dyn Iterator<Item = Item>>
     Box::new(errors.into_iter().chain(entries.into_iter().flat_map(move |(p, is_dir)| {
         if is_dir {
             if depth + 1 >= MAX_DIR_DEPTH {
-                return Box::new(std::iter::empty()) as Box<dyn Iterator<Item = Item>>;
+                return Box::new(std::iter::empty()) as Box<dyn Iterator<Item = Item> + Send>;
             }
             dir_messages_at(p, depth + 1)
         } else if is_maildir {
             let name = p.display().to_string();
-            Box::new(std::iter::once(read_message(&p, name))) as Box<dyn Iterator<Item = Item>>
+            Box::new(std::iter::once(read_message(&p, name))) as Box<dyn Iterator<Item = Item> + Send>
         } else {
             file_messages(p)
         }
