@@ -127,6 +127,11 @@ impl Store {
         // daemon's writer every few batches. The daemon also checkpoints before moving
         // messages and at each maintenance; a replay's WAL is checkpointed when it closes.
         conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+        // An 8 MiB page cache rather than SQLite's 2 MiB: the fingerprint and recipient indexes
+        // take inserts at random places, and with the default cache a batch's dirty pages
+        // spilled to the WAL before the commit and were read back (measured on a replay of
+        // 73,000 distinct messages: system time halved). A fixed bound: memory stays flat.
+        conn.pragma_update(None, "cache_size", -8192)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
     }
@@ -169,7 +174,38 @@ impl Store {
         })
     }
 
+    /// A second, read-only connection to the same file, for the replay's reading stage to
+    /// tell messages already recorded (committed) before they are analyzed. `None` for a
+    /// database without a file.
+    pub fn known_fingerprints(&self) -> Result<Option<KnownFingerprints>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(Some(KnownFingerprints { conn }))
+    }
+
     pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?
+            .query_row([&fingerprint[..]], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+/// Fingerprints already recorded, read on a connection of its own (see
+/// `Store::known_fingerprints`). It sees committed transactions only: a message recorded but
+/// not yet committed is still analyzed, and the writer then finds it a duplicate.
+pub struct KnownFingerprints {
+    conn: Connection,
+}
+
+impl KnownFingerprints {
+    pub fn contains(&self, fingerprint: &[u8; 32]) -> Result<bool> {
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?
