@@ -5,6 +5,7 @@ use crate::extract::ExtractError;
 use crate::pipeline::{process, Processed};
 use crate::rules::RuleSet;
 use crate::source::RawMessage;
+use crate::stages::Slot;
 use crate::store::{Batch, MessageMeta, Outcome, Store, StoredEvent};
 use std::collections::{BTreeMap, HashSet};
 
@@ -141,7 +142,7 @@ fn pool(threads: usize) -> &'static rayon::ThreadPool {
 }
 
 /// A parser bug must not abort a batch: a panic becomes a recorded per-message error.
-fn process_guarded(rules: &RuleSet, m: &RawMessage) -> Result<Processed, ExtractError> {
+pub(crate) fn process_guarded(rules: &RuleSet, m: &RawMessage) -> Result<Processed, ExtractError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(rules, &m.raw))) {
         Ok(r) => r,
         Err(_) => {
@@ -149,6 +150,78 @@ fn process_guarded(rules: &RuleSet, m: &RawMessage) -> Result<Processed, Extract
             Err(ExtractError::Internal)
         }
     }
+}
+
+/// How a replay runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayOptions {
+    /// Analysis threads (1: everything on the calling thread, in turn).
+    pub threads: usize,
+    /// Messages per transaction. The boundaries fall on the same messages whatever the number
+    /// of threads, so the quarantine (applied per transaction, in event-time order) is the same.
+    pub batch: usize,
+}
+
+/// Replay messages into the store: read, analyze on `threads` workers and record in input
+/// order by the calling thread, the three stages at once (see `stages`), one transaction per
+/// `batch` messages with `hook` (the quarantine) run inside each. Messages already recorded, or
+/// repeated within a transaction's span, are not analyzed. `progress` is called after each
+/// commit. The database ends the same as with one thread.
+pub fn replay(
+    store: &mut Store,
+    rules: &RuleSet,
+    items: impl Iterator<Item = crate::source::Item> + Send,
+    opts: ReplayOptions,
+    mut hook: Option<EventHook<'_>>,
+    progress: &mut dyn FnMut(u64, &Stats),
+) -> crate::store::Result<Stats> {
+    let batch_size = opts.batch.max(1);
+    let known = store.known_fingerprints()?;
+    let mut seen = HashSet::with_capacity(batch_size);
+    let skip = move |m: &RawMessage| {
+        if seen.len() >= batch_size {
+            seen.clear();
+        }
+        // A lookup error only costs an analysis: the writer still records exactly once.
+        !seen.insert(m.fingerprint) || known.as_ref().is_some_and(|k| k.contains(&m.fingerprint).unwrap_or(false))
+    };
+    let work = |m: &RawMessage| process_guarded(rules, m);
+    crate::stages::run(items, opts.threads, skip, work, |slots| {
+        let mut stats = Stats::default();
+        let mut slots = slots.peekable();
+        let mut done = 0u64;
+        while slots.peek().is_some() {
+            let mut batch = store.batch()?;
+            let mut n = 0;
+            while n < batch_size {
+                let Some(slot) = slots.next() else { break };
+                match slot {
+                    Slot::Unreadable(e) => {
+                        tracing::warn!(source = %e.source, error = %e.error, "cannot read");
+                        stats.add_unreadable(e.source, e.error.to_string());
+                    }
+                    Slot::Message(m, r) => {
+                        let outcome = match &r {
+                            Some(r) => {
+                                let meta = MessageMeta { source: m.source.clone(), fingerprint: m.fingerprint, size: m.size };
+                                batch.record(&meta, r)?
+                            }
+                            None => Outcome::Duplicate,
+                        };
+                        stats.add(&m, r.as_ref(), outcome);
+                        n += 1;
+                    }
+                }
+            }
+            if let Some(h) = hook.as_mut() {
+                h(&batch, batch.events())?;
+            }
+            batch.commit()?;
+            done += n as u64;
+            progress(done, &stats);
+        }
+        Ok(stats)
+    })
 }
 
 /// Hook run inside the batch's transaction after its events are written (the quarantine).

@@ -19,6 +19,7 @@ pub mod report;
 pub mod qualify;
 pub mod rules;
 pub mod source;
+pub mod stages;
 pub mod status;
 pub mod store;
 #[cfg(test)]

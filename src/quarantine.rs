@@ -313,18 +313,26 @@ pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredE
     order.sort_by_key(|e| (e.event_time, e.id));
     // A batch often carries many events for one address (or a few addresses): each entry is
     // read once, stepped through its events in order, and written once at the end.
-    let mut pending: HashMap<String, Pending<'_>> = HashMap::new();
+    // Entries in order of their first event, so new entries get their row ids in event order
+    // (the same database whatever the thread count), with an index by key.
+    let mut pending: Vec<(String, Pending<'_>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut changed = 0;
     // Prepared once for the whole batch (a cache lookup per use hashes the SQL text).
     let (mut load, mut hist) = (conn.prepare_cached(LOAD_STATE)?, conn.prepare_cached(INSERT_HISTORY)?);
     for e in order {
         let input = input_of(e.kind, e.qualification.failure_type, e.qualification.reason, e.row_status, &e.diagnostic);
         let k = key(&e.recipient, cfg);
-        if !pending.contains_key(&k) {
-            let stored = load.query_row([&k], |r| Ok((state_from_row(r)?, r.get::<_, i64>(7)?))).optional()?;
-            pending.insert(k.clone(), Pending { current: stored.as_ref().map(|s| s.0.clone()), stored, last: None, significant: None });
-        }
-        let entry = pending.get_mut(&k).expect("inserted above");
+        let at = match index.get(&k) {
+            Some(&i) => i,
+            None => {
+                let stored = load.query_row([&k], |r| Ok((state_from_row(r)?, r.get::<_, i64>(7)?))).optional()?;
+                pending.push((k.clone(), Pending { current: stored.as_ref().map(|s| s.0.clone()), stored, last: None, significant: None }));
+                index.insert(k.clone(), pending.len() - 1);
+                pending.len() - 1
+            }
+        };
+        let entry = &mut pending[at].1;
         if entry.current.is_none() && !matches!(input, Input::Failure { .. } | Input::Complaint { .. }) {
             continue; // a success or an ignored error for an unknown address: nothing to keep
         }

@@ -1,7 +1,8 @@
 //! `inmail parse`: records as JSON Lines, no database.
 
 use super::Cli;
-use crate::pipeline::{process, Record};
+use crate::pipeline::Record;
+use crate::stages::Slot;
 use crate::source::messages;
 use clap::Args;
 use serde_json::json;
@@ -18,6 +19,10 @@ pub struct ParseArgs {
     /// Example: inmail parse --sr reports.tsv
     #[arg(long, value_name = "FILE")]
     pub sr: Vec<PathBuf>,
+    /// Analysis threads (default: the number of cores; also INMAIL_THREADS). The output is the
+    /// same, in the same order, whatever the number.
+    #[arg(long, env = "INMAIL_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
     /// Files, folders (Maildir or a folder of .eml files), mbox files, or `-` for stdin.
     #[arg(required_unless_present = "sr", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -32,32 +37,51 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
     if !a.sr.is_empty() {
         failed += sr_lines(&cfg, &a.sr, &mut out)?;
     }
-    for item in messages(&a.paths) {
-        let msg = match item {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("inmail: {e}");
-                failed += 1;
-                continue;
-            }
-        };
-        match process(&rules, &msg.raw) {
+    let threads = a.threads.unwrap_or_else(crate::ingest::cores);
+    // The JSON of each message is made on the analysis threads; this thread only writes it, in
+    // input order.
+    // (JSON lines, the error when the message could not be parsed)
+    let work = |msg: &crate::source::RawMessage| -> (String, Option<String>) {
+        let mut lines = String::new();
+        match crate::ingest::process_guarded(&rules, msg) {
             Ok(p) => {
                 for r in &p.records {
                     let mut v = record_json(&msg.source, r, &p.analysis.message_id);
                     let link = linker.link(&p.analysis.original_headers, &r.bounce.diagnostic);
                     v["delivery_id"] = json!(link.delivery_id);
                     v["delivery_log_id"] = json!(link.delivery_log_id);
-                    writeln!(out, "{v}")?;
+                    lines.push_str(&v.to_string());
+                    lines.push('\n');
                 }
+                (lines, None)
             }
             Err(e) => {
-                failed += 1;
-                tracing::warn!(source = %msg.source, error = %e, "message could not be parsed");
-                writeln!(out, "{}", json!({"source": msg.source, "index": 0, "kind": "error", "error": e.to_string()}))?;
+                lines.push_str(&json!({"source": msg.source, "index": 0, "kind": "error", "error": e.to_string()}).to_string());
+                lines.push('\n');
+                (lines, Some(e.to_string()))
             }
         }
-    }
+    };
+    failed += crate::stages::run(messages(&a.paths), threads, |_| false, work, |slots| -> anyhow::Result<usize> {
+        let mut failed = 0;
+        for slot in slots {
+            match slot {
+                Slot::Unreadable(e) => {
+                    eprintln!("inmail: {e}");
+                    failed += 1;
+                }
+                Slot::Message(msg, Some((lines, error))) => {
+                    if let Some(e) = error {
+                        failed += 1;
+                        tracing::warn!(source = %msg.source, error = %e, "message could not be parsed");
+                    }
+                    out.write_all(lines.as_bytes())?;
+                }
+                Slot::Message(_, None) => {}
+            }
+        }
+        Ok(failed)
+    })?;
     out.flush()?;
     if failed > 0 {
         eprintln!("inmail: {failed} message(s) could not be parsed");

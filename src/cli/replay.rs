@@ -1,7 +1,7 @@
 //! `inmail replay`: read mbox / Maildir / files into the database, then print a summary.
 
 use super::{open_store, Cli, DbArg};
-use crate::ingest::{ingest_batch, Stats};
+use crate::ingest::{replay, ReplayOptions, Stats};
 use crate::source::messages;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,8 +16,9 @@ pub struct ReplayArgs {
     /// Messages per transaction.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub batch: usize,
-    /// Analysis threads (default: the number of cores).
-    #[arg(long, value_name = "N")]
+    /// Analysis threads (default: the number of cores; also INMAIL_THREADS). With more than one,
+    /// reading, analysis and the database writer run at once; the database ends the same.
+    #[arg(long, env = "INMAIL_THREADS", value_name = "N")]
     pub threads: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -68,36 +69,15 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let mut stats = Stats::default();
-    let mut pending = Vec::with_capacity(batch_size);
-    let mut flush = |pending: &mut Vec<_>, stats: &mut Stats| -> anyhow::Result<()> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut hook = super::quarantine_hook(&cfg);
-        ingest_batch(&mut store, &rules, pending, threads, stats, hook.as_mut().map(|h| h as _))?;
+    let mut hook = super::quarantine_hook(&cfg);
+    let opts = ReplayOptions { threads, batch: batch_size };
+    let mut on_commit = |done: u64, stats: &Stats| {
         if let Some(pb) = &progress {
-            pb.inc(pending.len() as u64);
+            pb.set_position(done);
             pb.set_message(format!("{} records, {} failed", stats.records, stats.failed.len()));
         }
-        pending.clear();
-        Ok(())
     };
-    for item in messages(&a.paths) {
-        match item {
-            Ok(m) => {
-                pending.push(m);
-                if pending.len() >= batch_size {
-                    flush(&mut pending, &mut stats)?;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(source = %e.source, error = %e.error, "cannot read");
-                stats.add_unreadable(e.source.clone(), e.error.to_string());
-            }
-        }
-    }
-    flush(&mut pending, &mut stats)?;
+    let stats = replay(&mut store, &rules, messages(&a.paths), opts, hook.as_mut().map(|h| h as _), &mut on_commit)?;
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
