@@ -1,5 +1,6 @@
 //! Per-message cost of each stage on the project's own fixtures, so regressions show:
-//! extraction, normalization, rule matching, the whole pipeline, and the store.
+//! extraction, normalization, rule matching, the whole pipeline, and the store; then the cost
+//! per message of the analysis and of a whole replay on distinct messages (`bench_distinct`).
 //! Run: `cargo bench --bench pipeline` (no timing is ever asserted in tests).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -76,9 +77,98 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// The messages of `dir` (every file, recursively, sorted), each `copies` times over as one
+/// mboxrd text, every copy made distinct by a header line of its own: nothing can be skipped
+/// as already known, every message is parsed, qualified and written (as `make_mbox.py` does for
+/// `../shared/eval/bench.sh`).
+fn distinct_mbox(dir: &Path, copies: usize) -> (Vec<u8>, usize) {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') && !p.to_string_lossy().ends_with(".mbox") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let (mut out, mut n) = (Vec::new(), 0);
+    for k in 0..copies {
+        for f in &files {
+            let data = std::fs::read(f).unwrap();
+            let data = String::from_utf8_lossy(&data).replace("\r\n", "\n");
+            out.extend_from_slice(format!("From MAILER-DAEMON Thu Jan  1 00:00:00 2026\nX-Bench-Copy: {k}\n").as_bytes());
+            for line in data.trim_end_matches('\n').split('\n') {
+                if line.trim_start_matches('>').starts_with("From ") {
+                    out.push(b'>');
+                }
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+            out.push(b'\n');
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+/// Per-message cost on distinct messages: the analysis alone on one core, and the whole replay
+/// (mbox split and fingerprinted, analysis, SQLite writes with the quarantine, a fresh database
+/// each time) with one thread and with every core. The messages are the bundled fixtures, or
+/// every file of `INMAIL_BENCH_CORPUS` (e.g. `../shared/corpus/sisimai`), `INMAIL_BENCH_COPIES`
+/// times over (default 10). Criterion's `thrpt` is messages per second; `time` / messages is
+/// the cost of one message.
+fn bench_distinct(c: &mut Criterion) {
+    let dir = std::env::var_os("INMAIL_BENCH_CORPUS").map(std::path::PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
+    let copies = std::env::var("INMAIL_BENCH_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let (mbox, n) = distinct_mbox(&dir, copies);
+    let mbox: &'static [u8] = Box::leak(mbox.into_boxed_slice());
+    let read = || {
+        let r = std::io::BufReader::with_capacity(256 * 1024, std::io::Cursor::new(mbox));
+        inmail::source::mbox::MboxReader::new(Box::new(r), "bench.mbox".into())
+    };
+    let rules = RuleSet::load(None).unwrap();
+    let msgs: Vec<RawMessage> = read().map(|m| m.unwrap()).collect();
+    assert_eq!(msgs.len(), n);
+    let mut g = c.benchmark_group(format!("distinct-{n}-messages"));
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(10);
+    g.bench_function("analysis-1-thread", |b| {
+        b.iter(|| msgs.iter().map(|m| process(&rules, black_box(&m.raw)).map(|p| p.records.len()).unwrap_or(0)).sum::<usize>())
+    });
+    let quarantine = inmail::config::QuarantineConfig::default();
+    let cores = inmail::ingest::cores();
+    for threads in [1, cores] {
+        g.bench_function(format!("replay-{threads}-threads"), |b| {
+            b.iter_batched(
+                || {
+                    let tmp = tempfile::tempdir().unwrap();
+                    let store = inmail::store::Store::open(&tmp.path().join("bench.db")).unwrap();
+                    (tmp, store)
+                },
+                |(tmp, mut store)| {
+                    let mut hook = |batch: &inmail::store::Batch<'_>, events: &[inmail::store::StoredEvent]| {
+                        inmail::quarantine::apply_events(batch.tx(), &quarantine, events).map(|_| ())
+                    };
+                    let opts = inmail::ingest::ReplayOptions { threads, batch: 5000 };
+                    let stats = inmail::ingest::replay(&mut store, &rules, read(), opts, Some(&mut hook), &mut |_, _| {}).unwrap();
+                    assert_eq!(stats.messages as usize, n);
+                    drop(store);
+                    tmp
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
+    targets = bench, bench_distinct
 }
 criterion_main!(benches);

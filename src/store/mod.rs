@@ -176,9 +176,14 @@ impl Store {
 
     /// A second, read-only connection to the same file, for the replay's reading stage to
     /// tell messages already recorded (committed) before they are analyzed. `None` for a
-    /// database without a file.
+    /// database without a file, and for one that holds no message yet: it can only come to know
+    /// the messages of this run, which the writer's unique fingerprint tells anyway (a repeat
+    /// far enough from its first copy is then analyzed for nothing, and recorded as a duplicate).
     pub fn known_fingerprints(&self) -> Result<Option<KnownFingerprints>> {
         let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
+        if self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM message)", [], |r| r.get::<_, bool>(0))? {
+            return Ok(None);
+        }
         let conn = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
