@@ -119,11 +119,12 @@ fn distinct_mbox(dir: &Path, copies: usize) -> (Vec<u8>, usize) {
 /// (mbox split and fingerprinted, analysis, SQLite writes with the quarantine, a fresh database
 /// each time) with one thread and with every core. The messages are the bundled fixtures, or
 /// every file of `INMAIL_BENCH_CORPUS` (e.g. `../shared/corpus/sisimai`), `INMAIL_BENCH_COPIES`
-/// times over (default 10). Criterion's `thrpt` is messages per second; `time` / messages is
+/// times over (default 50: a fresh database is opened and closed each time, a fixed cost
+/// that a few hundred messages would not amortize). Criterion's `thrpt` is messages per second; `time` / messages is
 /// the cost of one message.
 fn bench_distinct(c: &mut Criterion) {
     let dir = std::env::var_os("INMAIL_BENCH_CORPUS").map(std::path::PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
-    let copies = std::env::var("INMAIL_BENCH_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let copies = std::env::var("INMAIL_BENCH_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let (mbox, n) = distinct_mbox(&dir, copies);
     let mbox: &'static [u8] = Box::leak(mbox.into_boxed_slice());
     let read = || {
