@@ -3,11 +3,13 @@
 //! input order (the database writer, or the JSON printer). The three run at once, each at its
 //! own pace, so the sequential stages (reading, writing) overlap the analysis.
 //!
-//! Memory stays flat whatever the size of the input: at most [`IN_FLIGHT_PER_THREAD`] chunks per
-//! worker are between the reader and the consumer (queued, analyzed, or waiting for an earlier
-//! chunk to be done), and a chunk holds at most [`CHUNK_MESSAGES`] messages or about
-//! [`CHUNK_BYTES`] bytes (a single larger message, up to `source::MAX_MESSAGE`, is a chunk of its
-//! own). With one thread nothing is spawned: each message is read, analyzed and consumed in turn,
+//! Memory stays flat whatever the size of the input: between the reader and the consumer
+//! (queued, analyzed, or waiting for an earlier chunk to be done) are at most
+//! [`IN_FLIGHT_PER_THREAD`] chunks per worker, holding at most that many times [`CREDIT_BYTES`]
+//! bytes of messages (a larger chunk takes all the credits alone); a chunk holds at most
+//! [`CHUNK_MESSAGES`] messages or about [`CHUNK_BYTES`] bytes (a single larger message, up to
+//! `source::MAX_MESSAGE`, is a chunk of its own). The budget is large enough for the analysis to
+//! go on while the consumer commits a transaction: with 4 chunks per worker it stalled there. With one thread nothing is spawned: each message is read, analyzed and consumed in turn,
 //! the reference the parallel run must equal.
 
 use crate::source::{Item, RawMessage, SourceError};
@@ -20,7 +22,9 @@ pub const CHUNK_MESSAGES: usize = 32;
 /// Bytes of messages after which a chunk is closed.
 pub const CHUNK_BYTES: usize = 1 << 20;
 /// Chunks in flight per worker between the reader and the consumer.
-pub const IN_FLIGHT_PER_THREAD: usize = 4;
+pub const IN_FLIGHT_PER_THREAD: usize = 16;
+/// Bytes of messages a chunk in flight may hold for each of its credits.
+pub const CREDIT_BYTES: usize = 256 * 1024;
 
 /// One input item after the analysis, in input order.
 pub enum Slot<T> {
@@ -56,17 +60,19 @@ where
     }
     let in_flight = threads * IN_FLIGHT_PER_THREAD;
     std::thread::scope(|s| {
-        let (todo_tx, todo_rx) = mpsc::sync_channel::<(u64, Vec<(Item, bool)>)>(threads);
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Slot<T>>)>(in_flight);
-        // A credit per chunk between the reader and the consumer: the reorder buffer stays bounded
-        // even when one chunk takes long and the others run ahead.
+        let (todo_tx, todo_rx) = mpsc::sync_channel::<(u64, usize, Vec<(Item, bool)>)>(threads);
+        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, usize, Vec<Slot<T>>)>(in_flight);
+        // Credits between the reader and the consumer, one per chunk and `CREDIT_BYTES` of its
+        // messages: the reorder buffer stays bounded even when one chunk takes long and the
+        // others run ahead.
         let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
         std::thread::Builder::new()
             .name("inmail-read".into())
             .spawn_scoped(s, move || {
                 let (mut seq, mut chunk, mut bytes) = (0u64, Vec::with_capacity(CHUNK_MESSAGES), 0usize);
-                let send = |chunk: Vec<(Item, bool)>, seq: &mut u64| -> bool {
-                    let ok = credit_tx.send(()).is_ok() && todo_tx.send((*seq, chunk)).is_ok();
+                let send = |chunk: Vec<(Item, bool)>, bytes: usize, seq: &mut u64| -> bool {
+                    let credits = bytes.div_ceil(CREDIT_BYTES).clamp(1, in_flight);
+                    let ok = (0..credits).all(|_| credit_tx.send(()).is_ok()) && todo_tx.send((*seq, credits, chunk)).is_ok();
                     *seq += 1;
                     ok
                 };
@@ -80,14 +86,14 @@ where
                     };
                     chunk.push((item, analyze));
                     if chunk.len() >= CHUNK_MESSAGES || bytes >= CHUNK_BYTES {
-                        bytes = 0;
-                        if !send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MESSAGES)), &mut seq) {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MESSAGES));
+                        if !send(full, std::mem::take(&mut bytes), &mut seq) {
                             return; // the consumer stopped
                         }
                     }
                 }
                 if !chunk.is_empty() {
-                    send(chunk, &mut seq);
+                    send(chunk, bytes, &mut seq);
                 }
             })
             .expect("reader thread");
@@ -98,7 +104,7 @@ where
                 .name(format!("inmail-analyze-{i}"))
                 .spawn_scoped(s, move || loop {
                     let job = todo_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok((seq, chunk)) = job else { return };
+                    let Ok((seq, credits, chunk)) = job else { return };
                     let slots = chunk
                         .into_iter()
                         .map(|(item, analyze)| match item {
@@ -109,7 +115,7 @@ where
                             Err(e) => Slot::Unreadable(e),
                         })
                         .collect();
-                    if done_tx.send((seq, slots)).is_err() {
+                    if done_tx.send((seq, credits, slots)).is_err() {
                         return;
                     }
                 })
@@ -125,29 +131,32 @@ where
 
 /// The analyzed chunks put back in input order.
 struct Ordered<T> {
-    done: mpsc::Receiver<(u64, Vec<Slot<T>>)>,
+    done: mpsc::Receiver<(u64, usize, Vec<Slot<T>>)>,
     credits: mpsc::Receiver<()>,
     next: u64,
-    waiting: BTreeMap<u64, Vec<Slot<T>>>,
+    waiting: BTreeMap<u64, (usize, Vec<Slot<T>>)>,
     current: std::vec::IntoIter<Slot<T>>,
 }
 
 impl<T> Ordered<T> {
     fn next_chunk(&mut self) -> Option<Vec<Slot<T>>> {
-        let chunk = match self.waiting.remove(&self.next) {
+        let (credits, chunk) = match self.waiting.remove(&self.next) {
             Some(c) => c,
             None => loop {
                 // Every sender gone with the next chunk missing: a worker died (its panic is
                 // re-raised when the scope joins).
-                let (seq, c) = self.done.recv().ok()?;
+                let (seq, credits, c) = self.done.recv().ok()?;
                 if seq == self.next {
-                    break c;
+                    break (credits, c);
                 }
-                self.waiting.insert(seq, c);
+                self.waiting.insert(seq, (credits, c));
             },
         };
         self.next += 1;
-        let _ = self.credits.try_recv();
+        // The reader sent the chunk's credits before the chunk: they are there to take back.
+        for _ in 0..credits {
+            let _ = self.credits.try_recv();
+        }
         Some(chunk)
     }
 }
