@@ -69,7 +69,7 @@ pub fn run(cli: &Cli, c: &RulesCmd) -> anyhow::Result<ExitCode> {
             let q = v.qualification;
             // Rules that also match but come later: shadowed by the first match.
             let shadowed: Vec<&str> =
-                rules.all_matches(diagnostic, &b.status).into_iter().map(|r| r.name.as_str()).filter(|n| *n != v.rule).collect();
+                rules.all_matches(&crate::rules::Evidence::of(&b)).into_iter().map(|r| r.name.as_str()).filter(|n| *n != v.rule).collect();
             if *json {
                 println!(
                     "{}",

@@ -5,10 +5,11 @@ pub mod address;
 pub mod amazonses;
 pub mod arf;
 pub mod autoreply;
-pub mod dialect;
 pub mod dsn;
 pub mod fields;
+pub mod lhost;
 pub mod mime;
+pub mod rhost;
 pub mod smtp;
 pub mod text;
 pub mod view;
@@ -70,7 +71,9 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     let truncated = raw.len() > MAX_PARSE;
     let raw = &raw[..raw.len().min(MAX_PARSE)];
     let v = view::view(raw).ok_or(ExtractError::NotMail)?;
+    let mut dialect = "";
     let (kind, mut bounces) = if let Some(kb) = amazonses::extract(&v) {
+        dialect = "amazonses";
         kb
     } else if let Some(b) = arf::extract(&v) {
         (Kind::Arf, b)
@@ -85,10 +88,20 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     };
     if matches!(kind, Kind::Dsn | Kind::Text) {
         let human = v.human();
-        let lower = human.to_ascii_lowercase();
+        let probe = lhost::Probe::new(&v, human);
+        match lhost::identify(&probe) {
+            Some(d) if dialect.is_empty() => {
+                dialect = d.name;
+                if let Some(refine) = d.refine {
+                    refine(&probe, &mut bounces);
+                }
+            }
+            _ if !dialect.is_empty() => {}
+            _ => dialect = if kind == Kind::Dsn { "rfc3464" } else { "generic" },
+        }
+        let lower = probe.body();
         // The whole text is scanned for a command only when a record's own lines name none.
         let whole_cmd = std::cell::OnceCell::new();
-        dialect::refine(&v, human, &mut bounces);
         for b in bounces.iter_mut() {
             let pos = if b.recipient.is_empty() { None } else { memchr::memmem::find(lower.as_bytes(), b.recipient.as_bytes()) };
             let block = pos.map(|p| text::block_at(human, p)).unwrap_or_default();
@@ -110,6 +123,16 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
                     .unwrap_or_else(|| *whole_cmd.get_or_init(|| smtp::command(human)));
                 b.smtp_command = cmd.to_string();
             }
+        }
+    } else if kind == Kind::Arf {
+        dialect = if dialect.is_empty() { "arf" } else { dialect };
+    } else if kind == Kind::Autoreply {
+        dialect = "rfc3834";
+    }
+    for b in bounces.iter_mut() {
+        b.dialect = dialect.to_string();
+        if let Some(p) = rhost::identify(b) {
+            b.provider = p.to_string();
         }
     }
     let as_auto_reply = if kind == Kind::Text && v.report_type.is_empty() && autoreply::declared(&v) {

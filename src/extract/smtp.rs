@@ -17,8 +17,9 @@ use std::sync::LazyLock;
 static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
     RegexBuilder::new(
         r"(?imx)
-        (?:in\ reply\ to|in\ response\ to|after|while\ sending|during|command\ was|did\ not\ like\ our)\ (?:the\ )?(?:pipelined\ |final\ )?
-            (?P<a>rcpt\ to|rcpt|mail\ from|mail|end\ of\ data|data|helo|ehlo|initial\ connection|starttls|auth)\b
+        (?:in\s+reply\s+to|in\s+response\s+to|after|while\s+sending|during|command\s+was|did\s+not\s+like\s+our|most\s+progress\s+was)\s+(?:the\s+)?(?:pipelined\s+|final\s+)?
+            (?P<a>rcpt\s+to|rcpt|mail\s+from|mail|end\s+of\s+data|data|helo|ehlo|initial\s+connection|starttls|auth)\b
+        | (?P<g>does\ not\ like\ recipient|failed\ on\ data\ command|failed\ after\ i\ sent\ the\ message)
         | ^\s*>>>\s*(?P<b>rcpt|mail|data|helo|ehlo|quit|starttls|auth)\b
         | smtp\ command[\s:-]*\n?\s*(?P<c>rcpt|mail|data|helo|ehlo)\b | \bsmtp:(?P<f>rcpt|mail|data)\b
         | but\ (?P<d>sender|my\ name|connection)\ was\ rejected
@@ -33,8 +34,10 @@ static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
 /// Normalize a phrase to one of RCPT, MAIL, DATA, HELO, CONN, or "".
 fn canon(s: &str) -> &'static str {
     let s = s.to_ascii_lowercase();
-    if s.starts_with("rcpt") {
+    if s.starts_with("rcpt") || s.starts_with("does not like recipient") {
         "RCPT"
+    } else if s.starts_with("failed after i sent") {
+        "DATA"
     } else if s.starts_with("mail") || s == "sender" {
         "MAIL"
     } else if s.contains("data") {
@@ -56,7 +59,7 @@ pub fn command(text: &str) -> &'static str {
     let end = crate::bounds::floor_char_boundary(text, 64 * 1024);
     let mut last = "";
     for c in COMMAND.captures_iter(&text.as_bytes()[..end]) {
-        let m = ["a", "b", "c", "d", "e", "f"].iter().find_map(|n| c.name(n));
+        let m = ["a", "b", "c", "d", "e", "f", "g"].iter().find_map(|n| c.name(n));
         if let Some(m) = m {
             let k = canon(std::str::from_utf8(m.as_bytes()).unwrap_or(""));
             if !k.is_empty() && k != "QUIT" {

@@ -4,7 +4,7 @@ use super::{format_time, qualification_from_db, Result, StoreError};
 use crate::model::{FailureReason, FailureType, Qualification};
 use crate::normalize::normalize;
 use crate::rules::RuleSet;
-use crate::status::{find_status, qualify_status};
+use crate::status::find_status;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -169,12 +169,10 @@ pub fn requalify(conn: &mut Connection, rules: &RuleSet) -> Result<(usize, usize
         for (id, first_text, t, reason, status, rule) in rows {
             examined += 1;
             let status_code = find_status(&first_text).unwrap_or("");
-            let (q, new_rule) = match rules.find(&first_text, status_code) {
+            let evidence = crate::rules::Evidence { diagnostic: &first_text, status: status_code, ..Default::default() };
+            let (q, new_rule) = match rules.find(&evidence) {
                 Some(r) => (r.qualification, r.name.clone()),
-                None => match qualify_status(status_code) {
-                    Some((q, name)) => (q, name),
-                    None => (Qualification::UNDEFINED, String::new()),
-                },
+                None => (Qualification::UNDEFINED, String::new()),
             };
             if q.failure_type == FailureType::None {
                 continue;
