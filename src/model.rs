@@ -186,6 +186,9 @@ impl fmt::Display for Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bounce {
     pub recipient: String,
+    /// The address as the sender gave it (RFC 3464 Original-Recipient) when it differs from
+    /// `recipient`: a forwarding or alias expansion happened on the way.
+    pub original_recipient: String,
     /// Enhanced status code ("5.1.1") or "".
     pub status: String,
     /// SMTP reply code ("550") or "".

@@ -72,6 +72,7 @@ pub fn record_json(source: &str, r: &Record, message_id: &str) -> serde_json::Va
         "index": r.index,
         "kind": r.kind.as_str(),
         "recipient": r.bounce.recipient,
+        "original_recipient": r.bounce.original_recipient,
         "status": r.bounce.status,
         "reply_code": r.bounce.reply_code,
         "action": r.bounce.action,

@@ -4,12 +4,16 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9][A-Za-z0-9._%+\-=!#$&'*/?^`{|}~]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+").unwrap()
+    Regex::new(r#"(?:"[^"\r\n@]{1,64}"|[A-Za-z0-9][A-Za-z0-9._%+\-=!#$&'*/?^`{|}~]*)@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"#).unwrap()
 });
 
 /// Every address-looking token in `text`, with its byte offset, lowercased.
 pub fn find_all(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
-    ADDRESS.find_iter(text).map(|m| (m.start(), m.as_str().trim_end_matches('.').to_ascii_lowercase()))
+    ADDRESS.find_iter(text).map(|m| {
+        let a = m.as_str().trim_end_matches('.');
+        let prefixed = super::fields::strip_route_prefix(a);
+        (m.start() + (a.len() - prefixed.len()), prefixed.to_ascii_lowercase())
+    })
 }
 
 /// Is this a role address of a mail system rather than a person's mailbox?
@@ -46,5 +50,7 @@ mod tests {
         assert!(!is_system("neko@x.org"));
         assert!(is_address("a@b.c"));
         assert!(!is_address("a b@c"));
+        let v: Vec<_> = find_all("to <\"john.doe\"@example.com> and smtp=lena@example.com").map(|(_, a)| a).collect();
+        assert_eq!(v, vec!["\"john.doe\"@example.com", "lena@example.com"]);
     }
 }

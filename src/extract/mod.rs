@@ -5,6 +5,7 @@ pub mod address;
 pub mod amazonses;
 pub mod arf;
 pub mod autoreply;
+pub mod challenge;
 pub mod dsn;
 pub mod fields;
 pub mod lhost;
@@ -72,6 +73,10 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     let raw = &raw[..raw.len().min(MAX_PARSE)];
     let v = view::view(raw).ok_or(ExtractError::NotMail)?;
     let mut dialect = "";
+    let human = v.human();
+    let probe = lhost::Probe::new(&v, human);
+    let known = std::cell::OnceCell::new();
+    let identify = || *known.get_or_init(|| lhost::identify(&probe));
     let (kind, mut bounces) = if let Some(kb) = amazonses::extract(&v) {
         dialect = "amazonses";
         kb
@@ -79,7 +84,10 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         (Kind::Arf, b)
     } else if let Some(b) = dsn::extract(&v) {
         (Kind::Dsn, b)
-    } else if let Some(b) = text::extract(&v) {
+    } else if challenge::is_challenge(&v, human) {
+        // A challenge/response or sender-verification request: nobody failed.
+        (Kind::NotBounce, Vec::new())
+    } else if let Some(b) = text::extract(&v, identify().map_or(&[][..], |d| d.start), identify().is_some()) {
         (Kind::Text, b)
     } else if let Some(b) = autoreply::extract(&v) {
         (Kind::Autoreply, b)
@@ -87,9 +95,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         (Kind::NotBounce, Vec::new())
     };
     if matches!(kind, Kind::Dsn | Kind::Text) {
-        let human = v.human();
-        let probe = lhost::Probe::new(&v, human);
-        match lhost::identify(&probe) {
+        match identify() {
             Some(d) if dialect.is_empty() => {
                 dialect = d.name;
                 if let Some(refine) = d.refine {
@@ -109,7 +115,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
                 b.diagnostic = text::prose_at(human, pos);
             }
             if b.status.is_empty() || b.status.ends_with(".0.0") {
-                if let Some(s) = crate::status::find_status(&b.diagnostic).filter(|s| !s.ends_with(".0.0")) {
+                if let Some(s) = text::failure_status(&b.diagnostic).filter(|s| !s.ends_with(".0.0")) {
                     b.status = s.to_string();
                 }
             }

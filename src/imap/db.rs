@@ -107,8 +107,8 @@ impl Db {
             include_bytes!("../../fixtures/imap/dsn-mailbox-full.eml"),
             include_bytes!("../../fixtures/imap/text-bounce.eml"),
             include_bytes!("../../fixtures/imap/not-bounce.eml"),
-            include_bytes!("../../fixtures/dialects/unsubscribe.eml"),
-            include_bytes!("../../fixtures/dialects/vacation.eml"),
+            include_bytes!("../../fixtures/cases/unsubscribe.eml"),
+            include_bytes!("../../fixtures/cases/vacation.eml"),
         ];
         let (rules, threads) = (self.rules(), self.threads);
         if !crate::ingest::lower_analysis_priority(threads, 10) {

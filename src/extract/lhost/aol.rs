@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "aol", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "aol", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.has("x-aol-ip")

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "barracuda", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "barracuda", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.subject().contains("our bulk email filter")

@@ -2,8 +2,11 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "exim", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "exim", detect, refine: None, start: &["this message was created automatically by mail delivery software"] };
 
 fn detect(p: &Probe) -> bool {
-    p.body_has("this message was created automatically by mail delivery software") || p.subject().starts_with("mail delivery failed") || (p.has("x-failed-recipients") && p.from().contains("mail delivery system"))
+    p.body_has("this message was created automatically by mail delivery software")
+        || p.subject().starts_with("mail delivery failed: returning message to sender")
+        || p.subject().starts_with("warning: message ") && p.subject().contains("delayed")
+        || (p.has("x-failed-recipients") && p.from().contains("mail delivery system"))
 }

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "facebook", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "facebook", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.from().contains("mailer-daemon@mx.facebook.com")

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "fml", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "fml", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.has("x-mlserver") && p.from().contains("-admin@")

@@ -2,8 +2,8 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "gmail", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "gmail", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
-    (p.from().contains("mailer-daemon@googlemail.com") || p.from().contains("mailer-daemon@google.com")) && (p.subject().contains("delivery status notification") || p.body_has("delivery to the following recipient"))
+    p.from().contains("mailer-daemon@googlemail.com") || p.from().contains("mailer-daemon@google.com")
 }

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "gmx", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "gmx", detect, refine: None, start: &["this message was created automatically by mail delivery software"] };
 
 fn detect(p: &Probe) -> bool {
     p.has("x-gmx-antispam") || p.from().contains("@gmx.") || p.from().contains("@web.de")

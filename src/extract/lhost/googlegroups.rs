@@ -6,7 +6,7 @@
 use super::{Dialect, Probe};
 use crate::model::Bounce;
 
-pub static DIALECT: Dialect = Dialect { name: "googlegroups", detect, refine: Some(refine) };
+pub static DIALECT: Dialect = Dialect { name: "googlegroups", detect, refine: Some(refine), start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.has("x-failed-recipients") && p.has("x-google-smtp-source") && (p.body_has("groups.google.com") || crate::bounds::lines(p.human).any(|l| l.trim() == "Google Groups"))

@@ -2,8 +2,9 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "googleworkspace", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "googleworkspace", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
-    (p.from().contains("mailer-daemon@googlemail.com") || p.from().contains("mailer-daemon@google.com")) && (p.body_has("** message not delivered **") || p.body_has("** address not found **") || p.body_has("** message blocked **"))
+    // Google Workspace relays carry X-Gm-Message-State; consumer Gmail's notices do not.
+    (p.from().contains("mailer-daemon@googlemail.com") || p.from().contains("mailer-daemon@google.com")) && p.has("x-gm-message-state")
 }

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "imailserver", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "imailserver", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.subject().trim_end() == "undeliverable mail" || p.header_has("x-mailer", "<smtp32 v")

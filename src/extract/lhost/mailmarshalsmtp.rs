@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "mailmarshalsmtp", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "mailmarshalsmtp", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.subject().starts_with("undeliverable mail: \"")

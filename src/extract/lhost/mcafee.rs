@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "mcafee", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "mcafee", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.header_has("x-nai-header", "modified by mcafee")

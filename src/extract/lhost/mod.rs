@@ -14,6 +14,7 @@ use std::cell::OnceCell;
 
 mod activehunter;
 mod amavis;
+mod amazonses;
 mod amazonworkmail;
 mod aol;
 mod apachejames;
@@ -22,6 +23,7 @@ mod bigfoot;
 mod biglobe;
 mod courier;
 mod domino;
+mod dragonfly;
 mod einsundeins;
 mod exchange2003;
 mod exchange2007;
@@ -68,6 +70,9 @@ pub struct Dialect {
     pub detect: fn(&Probe) -> bool,
     /// Corrections to the generic records, where the MTA writes things its own way.
     pub refine: Option<fn(&Probe, &mut [Bounce])>,
+    /// Where its plain-text report begins (lower case): the prose before it is a greeting,
+    /// often in another language, that names the recipient without the reason.
+    pub start: &'static [&'static str],
 }
 
 /// The dialects, tried in order: the more specific signatures first (a provider's relay that
@@ -75,6 +80,7 @@ pub struct Dialect {
 const ALL: &[&Dialect] = &[
     &amazonworkmail::DIALECT,
     &receivingses::DIALECT,
+    &amazonses::DIALECT,
     &sendgrid::DIALECT,
     &facebook::DIALECT,
     &googlegroups::DIALECT,
@@ -113,6 +119,7 @@ const ALL: &[&Dialect] = &[
     &imailserver::DIALECT,
     &messagingserver::DIALECT,
     &apachejames::DIALECT,
+    &dragonfly::DIALECT,
     &opensmtpd::DIALECT,
     &courier::DIALECT,
     &powermta::DIALECT,

@@ -2,8 +2,8 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "notes", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "notes", detect, refine: None, start: &["------- failure reasons"] };
 
 fn detect(p: &Probe) -> bool {
-    p.subject().starts_with("undeliverable message") || p.body_has("------- failure reasons")
+    p.body_has("------- failure reasons")
 }

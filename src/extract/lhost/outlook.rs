@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "outlook", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "outlook", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     (p.has("x-message-delivery") || p.has("x-message-info") || p.received(".hotmail.com")) && p.subject().contains("delivery status notification")

@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "powermta", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "powermta", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     p.body_has("hello, this is the mail server on ")

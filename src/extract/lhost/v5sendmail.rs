@@ -2,7 +2,7 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "v5sendmail", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "v5sendmail", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
     // Version 5 named the reason in the subject, capitalised ("Returned mail: Host unknown"),

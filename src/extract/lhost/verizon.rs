@@ -2,8 +2,8 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "verizon", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "verizon", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
-    p.from().contains("post_master@vtext.com") || p.received(".vtext.com (") || p.from().contains("@vzwpix.com")
+    p.from().contains("post_master@vtext.com") || p.received(".vtext.com (") || p.from().contains("vzwpix.com")
 }

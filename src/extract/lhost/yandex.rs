@@ -2,8 +2,8 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "yandex", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "yandex", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
-    p.from().contains("mailer-daemon@yandex.") || p.body_has("this is the mail system at host") && p.body_has("yandex")
+    p.from().contains("mailer-daemon@yandex.") || p.from().contains(".yandex.ru") || p.from().contains(".yandex.net")
 }

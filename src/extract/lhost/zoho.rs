@@ -2,8 +2,8 @@
 
 use super::{Dialect, Probe};
 
-pub static DIALECT: Dialect = Dialect { name: "zoho", detect, refine: None };
+pub static DIALECT: Dialect = Dialect { name: "zoho", detect, refine: None, start: &[] };
 
 fn detect(p: &Probe) -> bool {
-    p.from().contains("@zoho.com") || p.from().contains("@zohomail.com")
+    p.from().contains("zoho.com") || p.from().contains("zohomail.com")
 }
