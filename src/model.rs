@@ -183,7 +183,8 @@ impl fmt::Display for Kind {
 }
 
 /// One failed (or delivered) recipient found in a bounce, before qualification.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Bounce {
     pub recipient: String,
     /// Enhanced status code ("5.1.1") or "".

@@ -83,8 +83,25 @@ pub struct DbArg {
     pub db: Option<PathBuf>,
 }
 
+fn db_path(cfg: &crate::config::Config, db: &DbArg) -> PathBuf {
+    db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"))
+}
+
+/// Open the database for reading only: never creates, migrates or writes it.
+pub(crate) fn open_store_read_only(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
+    let path = db_path(cfg, db);
+    // The config is checked the same way for every command.
+    let linker = crate::linkage::Linker::new(&cfg.linkage)?;
+    let mut store =
+        crate::store::Store::open_read_only(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+    store.set_linker(linker);
+    Ok(store)
+}
+
+/// Open the database for writing, creating and upgrading it as needed (replay, run and the
+/// commands that change it).
 pub(crate) fn open_store(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
-    let path = db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"));
+    let path = db_path(cfg, db);
     let mut store =
         crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
     store.set_linker(crate::linkage::Linker::new(&cfg.linkage)?);
@@ -140,7 +157,7 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(output::colours(std::io::stderr().is_terminal()))
         .try_init();
 }
 

@@ -1,7 +1,7 @@
 //! `inmail status`: per watched mailbox, the last poll, the checkpoint, the number of messages
 //! processed and the last error, from the database.
 
-use super::{open_store, Cli, DbArg};
+use super::{open_store_read_only, Cli, DbArg};
 use crate::store::{format_time, imap_state};
 use clap::Args;
 use std::process::ExitCode;
@@ -17,7 +17,7 @@ pub struct StatusArgs {
 
 pub fn run(cli: &Cli, a: &StatusArgs) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
-    let store = open_store(&cfg, &a.db)?;
+    let store = open_store_read_only(&cfg, &a.db)?;
     let rows = imap_state::list(store.conn())?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -131,6 +131,20 @@ impl Store {
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
     }
 
+    /// Open an existing database read-only (`SQLITE_OPEN_READ_ONLY`): nothing is created,
+    /// migrated or written, so a read-only file or mount, or another user's database, can be
+    /// inspected. A database whose schema is older than this inmail is refused (a writing
+    /// command upgrades it).
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        std::fs::metadata(path).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrations::check_current(&conn)?;
+        Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
+    }
+
     /// Use these delivery linkage extractors for the messages recorded from now on.
     pub fn set_linker(&mut self, linker: crate::linkage::Linker) {
         self.linker = linker;
@@ -383,8 +397,8 @@ impl Batch<'_> {
         self.tx()
             .prepare_cached(
                 "INSERT INTO qualification (channel, text, first_text, failure_type, failure_reason, status, occurrences,
-                    first_seen, last_seen, rule, manual, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9)",
+                    first_seen, last_seen, rule, manual, updated_at, evidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9, ?10)",
             )?
             .execute(params![
                 channel,
@@ -395,7 +409,8 @@ impl Batch<'_> {
                 status.label(),
                 event_time,
                 r.verdict.rule,
-                now
+                now,
+                (channel == "email").then(|| qualification::evidence_json(r.kind, &r.bounce))
             ])?;
         let id = self.tx().last_insert_rowid();
         self.cache.entry(channel.to_string()).or_default().insert(r.verdict.text.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
