@@ -48,6 +48,10 @@ struct RawRule {
     reason: String,
     #[serde(default)]
     description: Option<String>,
+    /// Diagnostics the rule is meant to match (accepted; written by `inmail rules suggest`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    examples: Option<Vec<String>>,
 }
 
 /// One compiled rule.

@@ -6,6 +6,7 @@ mod qual;
 mod quarantine;
 mod replay;
 mod rules_cmd;
+mod rules_suggest;
 mod run;
 mod status;
 
@@ -85,6 +86,29 @@ pub struct DbArg {
 
 fn db_path(cfg: &crate::config::Config, db: &DbArg) -> PathBuf {
     db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"))
+}
+
+/// The input paths that can be read, after an error on standard error naming each one that
+/// does not exist or cannot be read (`-`, standard input, is always kept). The caller
+/// processes the others, then fails when any was reported.
+pub(crate) fn readable_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
+    let mut ok = Vec::with_capacity(paths.len());
+    let mut bad = 0;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            ok.push(p.clone());
+            continue;
+        }
+        let check = std::fs::metadata(p).and_then(|m| if m.is_dir() { std::fs::read_dir(p).map(drop) } else { std::fs::File::open(p).map(drop) });
+        match check {
+            Ok(()) => ok.push(p.clone()),
+            Err(e) => {
+                eprintln!("inmail: error: cannot read {}: {e}", output::escape(&p.display().to_string()));
+                bad += 1;
+            }
+        }
+    }
+    (ok, bad)
 }
 
 /// Open the database for reading only: never creates, migrates or writes it.

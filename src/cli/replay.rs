@@ -37,10 +37,18 @@ pub struct ReplayArgs {
 
 pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let (cfg, rules) = super::load_rules(cli)?;
+    // Inputs that do not exist or cannot be read are errors, named; the others are replayed,
+    // then the command fails. With nothing readable, no database is created.
+    let (paths, bad_paths) = super::readable_inputs(&a.paths);
+    let (sr_files, bad_sr) = super::readable_inputs(&a.sr);
+    let bad_inputs = bad_paths + bad_sr;
+    if paths.is_empty() && sr_files.is_empty() {
+        anyhow::bail!("no readable input: nothing replayed");
+    }
     let mut store = open_store(&cfg, &a.db)?;
-    if !a.sr.is_empty() {
+    if !sr_files.is_empty() {
         let parser = crate::sms::SrParser::new(&cfg.sms)?;
-        for f in &a.sr {
+        for f in &sr_files {
             let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
             let name = f.display().to_string();
             let st = crate::sms::ingest(&mut store, &parser, &cfg.quarantine, &name, &text)?;
@@ -54,8 +62,8 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     st.lines, st.recorded, st.delivered, st.failed_reports, st.duplicates, st.errors.len(), st.new_rows, st.quarantine_changes);
             }
         }
-        if a.paths.is_empty() {
-            return Ok(ExitCode::SUCCESS);
+        if paths.is_empty() {
+            return Ok(if bad_inputs > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
     }
     let threads = a.threads.unwrap_or_else(crate::ingest::cores);
@@ -83,7 +91,8 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         pending.clear();
         Ok(())
     };
-    for item in messages(&a.paths) {
+    let mut unreadable = 0;
+    for item in messages(&paths) {
         match item {
             Ok(m) => {
                 pending.push(m);
@@ -93,6 +102,8 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 tracing::warn!(source = %e.source, error = %e.error, "cannot read");
+                eprintln!("inmail: error: cannot read {}: {}", super::output::escape(&e.source), e.error);
+                unreadable += 1;
                 stats.add_unreadable(e.source.clone(), e.error.to_string());
             }
         }
@@ -105,6 +116,10 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(source = %src, error = %err, "message failed to parse; recorded as failed");
     }
     print_summary(&stats, a.json)?;
+    if bad_inputs + unreadable > 0 {
+        eprintln!("inmail: error: {} input(s) could not be read (named above)", bad_inputs + unreadable);
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

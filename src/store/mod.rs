@@ -135,13 +135,31 @@ impl Store {
     /// migrated or written, so a read-only file or mount, or another user's database, can be
     /// inspected. A database whose schema is older than this inmail is refused (a writing
     /// command upgrades it).
+    ///
+    /// A WAL database is read through its `-shm` index, which a reader must be able to create
+    /// when it is missing: in a directory the user cannot write (another user's database, a
+    /// read-only mount), with no `-wal` file (no writer has it open), the file is opened
+    /// `immutable`, which needs no index.
     pub fn open_read_only(path: &Path) -> Result<Store> {
         use rusqlite::OpenFlags;
         std::fs::metadata(path).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        migrations::check_current(&conn)?;
+        let open = |uri: &str| -> Result<Connection> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+            migrations::check_current(&conn)?;
+            Ok(conn)
+        };
+        let uri = file_uri(path);
+        let conn = match open(&uri) {
+            Err(StoreError::Sqlite(e))
+                if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen))
+                    && !wal_file(path).exists() =>
+            {
+                open(&format!("{uri}?immutable=1"))?
+            }
+            other => other?,
+        };
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
     }
 
@@ -443,6 +461,27 @@ impl Drop for Batch<'_> {
             }
         }
     }
+}
+
+/// `file:` URI of a path, every byte but unreserved ones and `/` percent-encoded.
+fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for &b in abs.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+fn wal_file(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push("-wal");
+    p.into()
 }
 
 /// Counts for summaries and `inmail status`.
