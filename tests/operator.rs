@@ -227,3 +227,156 @@ fn show_names_the_event_that_set_the_status() {
     let table = ok(tmp.path(), &["quarantine", "show", "--db", d, "q@example.com"]);
     assert!(table.contains("status set by:"), "{table}");
 }
+
+// ---- 5. One output convention ----------------------------------------------------------------
+
+fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Output {
+    let mut c = Command::new(bin());
+    c.current_dir(dir).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    for k in remove {
+        c.env_remove(k);
+    }
+    c.output().unwrap()
+}
+
+/// A bounce whose diagnostic carries terminal escape sequences and a bidirectional override.
+fn hostile(dir: &Path, db: &Path) {
+    let text = std::fs::read_to_string(fixtures().join("quarantine/hard-user-unknown.eml")).unwrap();
+    let text = text
+        .replace("in virtual mailbox table", "in \x1b[2J\x1b]0;owned\x07 virtual table \u{202e}exe.txt")
+        .replace("rcpt@example.com", "esc@example.com");
+    let p = dir.join("hostile.eml");
+    std::fs::write(&p, text).unwrap();
+    replay(dir, db, &p);
+}
+
+#[test]
+fn listings_share_formats_escape_control_characters_and_fit_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let d = db.to_str().unwrap();
+    hostile(tmp.path(), &db);
+    replay(tmp.path(), &db, &fixtures().join("basic"));
+    let listings: &[&[&str]] = &[
+        &["qual", "list"],
+        &["quarantine", "list"],
+        &["quarantine", "export"],
+        &["quarantine", "release", "esc@example.com", "--dry-run"],
+        &["report"],
+        &["status"],
+        &["rules", "list"],
+        &["requalify", "--dry-run"],
+    ];
+    for args in listings {
+        for format in ["table", "json", "csv"] {
+            let mut a = args.to_vec();
+            a.extend(["--db", d, "--format", format]);
+            if args[0] == "rules" {
+                a.truncate(a.len() - 4);
+                a.extend(["--format", format]);
+            }
+            let o = run_env(tmp.path(), &a, &[("COLUMNS", "80")], &[]);
+            assert!(o.status.success(), "{a:?}: {}", stderr(&o));
+            let out = String::from_utf8(o.stdout).unwrap();
+            assert!(!out.chars().any(|c| c.is_control() && c != '\n' || c == '\u{202e}'), "{a:?} printed a raw control character:\n{out}");
+            match format {
+                "json" => {
+                    serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{a:?}: {e}\n{out}"));
+                }
+                "table" => {
+                    for line in out.lines() {
+                        assert!(line.chars().count() <= 80, "{a:?}: a line wider than the terminal:\n{out}");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // The escapes are shown, visibly; JSON keeps the exact text.
+    let table = String::from_utf8(run_env(tmp.path(), &["quarantine", "list", "--db", d, "--wide"], &[("COLUMNS", "80")], &[]).stdout).unwrap();
+    assert!(table.contains(r"\u{1b}[2J") && table.contains(r"\u{202e}"), "{table}");
+    assert!(table.lines().any(|l| l.chars().count() > 80), "--wide shows everything");
+    let short = String::from_utf8(run_env(tmp.path(), &["quarantine", "list", "--db", d], &[("COLUMNS", "80")], &[]).stdout).unwrap();
+    assert!(short.contains('…'), "long text cut with an ellipsis:\n{short}");
+}
+
+#[test]
+fn status_json_times_are_rfc3339() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    replay(tmp.path(), &db, &fixtures().join("basic"));
+    common::db(&db)
+        .execute(
+            "INSERT INTO imap_state (mailbox, folder, uidvalidity, last_uid, last_poll, processed, last_error, last_error_at, updated_at)
+             VALUES ('main', 'INBOX', 7, 42, 1767607200, 42, 'timeout', 1767607100, 1767607200)",
+            [],
+        )
+        .unwrap();
+    for args in [&["status", "--json"][..], &["status", "--format", "json"]] {
+        let mut a = args.to_vec();
+        a.extend(["--db", db.to_str().unwrap()]);
+        let v: Value = serde_json::from_str(&ok(tmp.path(), &a)).unwrap();
+        assert_eq!(v[0]["last_poll"], "2026-01-05T10:00:00Z", "{v}");
+        assert_eq!(v[0]["last_error_at"], "2026-01-05T09:58:20Z");
+    }
+}
+
+#[test]
+fn history_names_the_account_when_user_is_unset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("t.db");
+    let d = db.to_str().unwrap();
+    quarantined(tmp.path(), &db, "u@example.com", "Mon, 05 Jan 2026 10:00:00 +0000", "hard-user-unknown.eml");
+    let o = run_env(tmp.path(), &["quarantine", "release", "--db", d, "u@example.com"], &[], &["USER", "LOGNAME"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&ok(tmp.path(), &["quarantine", "show", "--db", d, "u@example.com", "--format", "json"])).unwrap();
+    let by = v["history"].as_array().unwrap().last().unwrap()["by"].as_str().unwrap().to_string();
+    assert!(!by.is_empty() && by != "unknown", "by: {by}");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(by, "root");
+    }
+}
+
+#[test]
+fn rules_commands_validate_and_explain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(tmp.path(), &["rules", "test", "--status", "bogus", "550 user unknown"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not an enhanced status code"), "{}", stderr(&o));
+    ok(tmp.path(), &["rules", "test", "--status", "5.1.1", "550 user unknown"]);
+    // The reason labels are listed where a rule author looks: the help and a bad reason.
+    let help = ok(tmp.path(), &["rules", "check", "--help"]);
+    assert!(help.contains("User unknown") && help.contains("20  Refused") && help.contains("Mailbox full"), "{help}");
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nname = \"x\"\nmatch = 'x'\ntype = \"Hard\"\nreason = \"Bogus\"\n").unwrap();
+    let o = run(tmp.path(), &["rules", "check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Account disabled"), "{}", stderr(&o));
+    // A name given twice is flagged.
+    let dup = tmp.path().join("dup.toml");
+    std::fs::write(&dup, "[[rule]]\nname = \"same\"\nmatch = 'a'\ntype = \"Hard\"\nreason = \"Refused\"\n[[rule]]\nname = \"same\"\nmatch = 'b'\ntype = \"Soft\"\nreason = \"Refused\"\n").unwrap();
+    let o = run(tmp.path(), &["rules", "check", dup.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("\"same\"") && stderr(&o).contains("already used"), "{}", stderr(&o));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ok(tmp.path(), &["completions", shell]);
+        assert!(out.contains("inmail") && out.contains("requalify") && out.contains("quarantine"), "{shell}");
+    }
+    let page = ok(tmp.path(), &["man"]);
+    assert!(page.contains(".TH inmail 1") || page.contains(".TH INMAIL 1") || page.starts_with(".ie"), "{}", &page[..200.min(page.len())]);
+    assert!(page.contains("requalify"));
+    let dir = tmp.path().join("man1");
+    let o = run(tmp.path(), &["man", "--dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("inmail.1").is_file());
+    assert!(dir.join("inmail-qual-list.1").is_file(), "{:?}", std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>());
+}

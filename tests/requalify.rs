@@ -141,8 +141,8 @@ fn manual_rows_and_rows_without_evidence_are_left_alone() {
     // The manual change is in the row's history too, with who made it.
     let show = ok(tmp.path(), &["qual", "show", "--db", d, "1", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&show).unwrap();
-    assert_eq!(v["history"][0]["action"], "set");
-    assert_eq!(v["history"][0]["by"], "alice");
+    assert_eq!(v[0]["history"][0]["action"], "set");
+    assert_eq!(v[0]["history"][0]["by"], "alice");
     let out = run(tmp.path(), &["requalify", "--db", d, "--dry-run"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1 without stored evidence") && err.contains("1 set by hand"), "{err}");

@@ -55,14 +55,33 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Pretty JSON with the bidirectional overrides written `\uXXXX` too (serde_json already
+/// escapes the control characters): the same text, harmless on a terminal.
+pub fn json<T: Serialize + ?Sized>(v: &T) -> serde_json::Result<String> {
+    let s = serde_json::to_string_pretty(v)?;
+    if !s.chars().any(is_bidi) {
+        return Ok(s);
+    }
+    // Outside strings JSON has no such characters, so every one found is inside a string.
+    Ok(s.chars().map(|c| if is_bidi(c) { format!("\\u{:04x}", c as u32) } else { c.to_string() }).collect())
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_bidi(c)
 }
 
 /// Whether colours may be used on a stream: a terminal, and `NO_COLOR` unset or empty
 /// (<https://no-color.org>).
 pub fn colours(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    colours_with(is_terminal, std::env::var_os("NO_COLOR"))
+}
+
+fn colours_with(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The width tables must fit: `$COLUMNS` when set, else the terminal's, else none (a pipe or
@@ -89,7 +108,7 @@ pub fn print<T: Serialize>(rows: &[T], columns: &[&str], out: impl Into<OutputAr
     let mut w = stdout.lock();
     match out.format {
         // serde_json escapes every control character.
-        Format::Json => writeln!(w, "{}", serde_json::to_string_pretty(&values)?)?,
+        Format::Json => writeln!(w, "{}", json(&values)?)?,
         Format::Csv => {
             // The table's columns first, in their order, then every other field.
             let mut keys: Vec<String> = columns.iter().map(|s| s.to_string()).collect();
@@ -107,11 +126,25 @@ pub fn print<T: Serialize>(rows: &[T], columns: &[&str], out: impl Into<OutputAr
         Format::Table => {
             let cells: Vec<Vec<String>> = values.iter().map(|v| columns.iter().map(|c| cell(&v[*c])).collect()).collect();
             let width = if out.wide { None } else { terminal_width() };
-            writeln!(w, "{}", table(columns, cells, width))?;
+            let header: Vec<&str> = columns.iter().map(|c| short_header(c)).collect();
+            writeln!(w, "{}", table(&header, cells, width))?;
             writeln!(w, "{} row(s)", values.len())?;
         }
     }
     Ok(())
+}
+
+/// Table headers for the longer field names (JSON and CSV keep the field names).
+fn short_header(column: &str) -> &str {
+    match column {
+        "failure_type" => "type",
+        "failure_reason" => "reason",
+        "occurrences" => "count",
+        "error_count" => "errors",
+        "last_modified" => "modified",
+        "qualification_id" => "row",
+        other => other,
+    }
 }
 
 /// A table of escaped cells; with a width, the widest columns are cut (ending in `…`) until
@@ -128,24 +161,31 @@ pub fn table(header: &[&str], mut rows: Vec<Vec<String>>, width: Option<usize>) 
     if let Some(max) = width {
         // Borders and padding of UTF8_FULL_CONDENSED: "│ a │ b │" is 3 per column plus 1.
         let budget = max.saturating_sub(3 * n + 1);
-        let floor: Vec<usize> = header.iter().map(|h| len(h).max(3)).collect();
-        while widths.iter().sum::<usize>() > budget {
-            let Some((i, _)) = widths.iter().enumerate().filter(|(i, w)| **w > floor[*i]).max_by_key(|(_, w)| **w) else { break };
-            widths[i] -= 1;
-        }
-        for r in &mut rows {
-            for (i, c) in r.iter_mut().enumerate().take(n) {
-                if len(c) > widths[i] {
-                    let mut t: String = c.chars().take(widths[i].saturating_sub(1)).collect();
-                    t.push('…');
-                    *c = t;
-                }
+        // The widest column gives way first; short columns (statuses, times, counts) keep up to
+        // 20 characters while long text can give, and only then go down to their header.
+        let natural = widths.clone();
+        for (floor, keep_header) in [(20, true), (0, true), (3, false)] {
+            let floor: Vec<usize> =
+                header.iter().zip(&natural).map(|(h, w)| (*w).min(if keep_header { len(h) } else { 0 }.max(3).max(floor))).collect();
+            while widths.iter().sum::<usize>() > budget {
+                let Some((i, _)) = widths.iter().enumerate().filter(|(i, w)| **w > floor[*i]).max_by_key(|(_, w)| **w) else { break };
+                widths[i] -= 1;
             }
         }
     }
+    for r in &mut rows {
+        for (i, c) in r.iter_mut().enumerate().take(n) {
+            if len(c) > widths[i] {
+                let mut t: String = c.chars().take(widths[i].saturating_sub(1)).collect();
+                t.push('…');
+                *c = t;
+            }
+        }
+    }
+    let cut = |c: &str, w: usize| if len(c) > w { c.chars().take(w.saturating_sub(1)).chain(['…']).collect() } else { c.to_string() };
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).force_no_tty();
-    t.set_header(header.to_vec());
+    t.set_header(header.iter().zip(&widths).map(|(h, w)| cut(h, *w)).collect::<Vec<_>>());
     for r in rows {
         t.add_row(r);
     }
@@ -180,6 +220,22 @@ mod tests {
     fn control_characters_are_escaped() {
         assert_eq!(escape("a\x1b[31mred\x07\n\u{202e}x"), "a\\u{1b}[31mred\\u{7}\\n\\u{202e}x");
         assert_eq!(escape("plain é"), "plain é");
+    }
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colours_with(true, None));
+        assert!(colours_with(true, Some("".into())));
+        assert!(!colours_with(true, Some("1".into())));
+        assert!(!colours_with(false, None));
+    }
+
+    #[test]
+    fn json_escapes_bidi_overrides_losslessly() {
+        let v = serde_json::json!({"t": "a\u{202e}b\x1b"});
+        let s = json(&v).unwrap();
+        assert!(s.contains("a\\u202eb\\u001b"), "{s}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap(), v);
     }
 
     #[test]

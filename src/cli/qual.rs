@@ -1,6 +1,6 @@
 //! `inmail qual …` and `inmail requalify`: the delivery log qualification table.
 
-use super::output::{print, Format};
+use super::output::{print, Format, OutputArgs};
 use super::{open_store, open_store_read_only, Cli, DbArg};
 use crate::model::{FailureReason, FailureType};
 use crate::store::qualification::{self, Change, ListFilter, QualStatus, Sort};
@@ -21,12 +21,14 @@ pub enum QualCmd {
         /// Only rows of this channel (email, sms).
         #[arg(long)]
         channel: Option<String>,
+        /// Order: most occurrences first, or most recently seen first.
         #[arg(long, value_enum, default_value_t = SortArg::Occurrences)]
         sort: SortArg,
+        /// At most N rows.
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show one row in full.
     ///
@@ -34,7 +36,9 @@ pub enum QualCmd {
     Show {
         #[command(flatten)]
         db: DbArg,
+        /// The row's id (see `qual list`).
         id: i64,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -48,6 +52,7 @@ pub enum QualCmd {
     ResetCount {
         #[command(flatten)]
         db: DbArg,
+        /// The row's id (see `qual list`).
         id: i64,
     },
 }
@@ -56,6 +61,7 @@ pub enum QualCmd {
 pub struct SetArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// The row's id (see `qual list`).
     pub id: i64,
     /// keep, ignore or to-qualify.
     #[arg(long, value_parser = parse_status)]
@@ -70,14 +76,16 @@ pub struct SetArgs {
     /// after an ISP outage: inmail qual set 12 --status ignore --release-affected
     #[arg(long)]
     pub release_affected: bool,
-    /// Who releases, for the quarantine history (default: $USER).
-    #[arg(long)]
+    /// Who makes the change, for the histories (default: $USER, else $LOGNAME, else the account).
+    #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SortArg {
+    /// Most occurrences first.
     Occurrences,
+    /// Most recently seen first.
     LastSeen,
 }
 
@@ -98,7 +106,7 @@ const COLUMNS: &[&str] = &["id", "status", "failure_type", "failure_reason", "oc
 pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
     match c {
-        QualCmd::List { db, status, channel, sort, limit, format } => {
+        QualCmd::List { db, status, channel, sort, limit, output } => {
             let store = open_store_read_only(&cfg, db)?;
             let f = ListFilter {
                 status: *status,
@@ -109,7 +117,7 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
                 },
                 limit: *limit,
             };
-            print(&qualification::list(store.conn(), &f)?, COLUMNS, *format)?;
+            print(&qualification::list(store.conn(), &f)?, COLUMNS, *output)?;
         }
         QualCmd::Show { db, id, format } => {
             let store = open_store_read_only(&cfg, db)?;
@@ -117,9 +125,10 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
             let history = qualification::history(store.conn(), *id)?;
             match format {
                 Format::Json => {
+                    // An array of one row, as `qual list` gives rows, with the row's history.
                     let mut v = serde_json::to_value(&row)?;
                     v["history"] = serde_json::to_value(&history)?;
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    println!("{}", super::output::json(&[v])?);
                 }
                 Format::Table => {
                     show(&row, Format::Table)?;
@@ -182,9 +191,8 @@ pub struct RequalifyArgs {
     /// Who requalifies, for the rows' history (default: $USER, else $LOGNAME, else the uid).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
-    /// Output format of the changed rows.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// A changed row as the table shows it.
@@ -203,7 +211,7 @@ pub fn requalify(cli: &Cli, a: &RequalifyArgs) -> anyhow::Result<ExitCode> {
     let mut store = if a.dry_run { super::open_store_read_only(&cfg, &a.db)? } else { open_store(&cfg, &a.db)? };
     let by = super::quarantine::operator(&a.by);
     let report = qualification::requalify(store.conn_mut(), &rules, a.dry_run, &by)?;
-    match a.format {
+    match a.output.format {
         Format::Table => {
             let state = |t: &str, r: &str, s: &str, rule: &str| {
                 format!("{t} / {r} / {s}{}", if rule.is_empty() { String::new() } else { format!(" ({rule})") })
@@ -218,9 +226,9 @@ pub fn requalify(cli: &Cli, a: &RequalifyArgs) -> anyhow::Result<ExitCode> {
                     text: &c.text,
                 })
                 .collect();
-            print(&lines, &["id", "before", "after", "text"], Format::Table)?;
+            print(&lines, &["id", "before", "after", "text"], a.output)?;
         }
-        f => print(&report.changed, REQUALIFY_COLUMNS, f)?,
+        _ => print(&report.changed, REQUALIFY_COLUMNS, a.output)?,
     }
     eprintln!(
         "{} row(s) examined, {} {}, {} without stored evidence (left unchanged), {} set by hand (never touched)",

@@ -1,6 +1,6 @@
 //! `inmail quarantine …`, `inmail maintain` and `inmail report`.
 
-use super::output::{self, print, Format};
+use super::output::{self, print, Format, OutputArgs};
 use super::{open_store, open_store_read_only, Cli, DbArg};
 use crate::quarantine::{self, Audit, Filter, QStatus};
 use clap::{Args, Subcommand, ValueEnum};
@@ -21,8 +21,8 @@ pub enum QuarantineCmd {
         /// Only addresses of this domain (repeatable; any of them).
         #[arg(long, value_name = "DOMAIN")]
         domain: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show one entry, its status history and its bounces.
     ///
@@ -30,7 +30,9 @@ pub enum QuarantineCmd {
     Show {
         #[command(flatten)]
         db: DbArg,
+        /// The email address or phone number.
         address: String,
+        /// Output format (json: the entry, what set its status, its history and bounces).
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
@@ -54,25 +56,30 @@ pub enum QuarantineCmd {
         db: DbArg,
         /// The list file, or `-` for standard input.
         file: PathBuf,
-        /// Who imports (default: $USER).
-        #[arg(long)]
+        /// Who imports (default: $USER, else $LOGNAME, else the account).
+        #[arg(long, value_name = "NAME")]
         by: Option<String>,
         /// Why (kept in the history).
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Write every non-Valid entry as CSV on standard output.
+    /// Write every non-Valid entry on standard output (CSV unless --format says otherwise).
     ///
     /// Example: inmail quarantine export > quarantine.csv
     Export {
         #[command(flatten)]
         db: DbArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
     },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ShowFormat {
+    /// Sections of text and tables for people.
     Table,
+    /// One JSON object.
     Json,
 }
 
@@ -101,14 +108,14 @@ pub struct ReleaseArgs {
     /// Show what would be released; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Who releases (default: $USER).
-    #[arg(long)]
+    /// Who releases (default: $USER, else $LOGNAME, else the account).
+    #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
     /// Why (kept in the history).
     #[arg(long, default_value = "")]
     pub reason: String,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -130,8 +137,9 @@ pub struct ReportArgs {
     /// Rows in the domain and "to qualify" sections.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
-    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-    pub format: ShowFormat,
+    /// Output format (csv: one line per figure, `section,label,count`).
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub(crate) fn parse_qstatus(s: &str) -> Result<QStatus, String> {
@@ -173,10 +181,10 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
     let qcfg = &cfg.quarantine;
     match c {
-        QuarantineCmd::List { db, status, domain, format } => {
+        QuarantineCmd::List { db, status, domain, output } => {
             let store = open_store_read_only(&cfg, db)?;
             let f = Filter { statuses: status.clone(), domains: domain.clone(), ..Default::default() };
-            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *format)?;
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *output)?;
         }
         QuarantineCmd::Show { db, address, format } => {
             let store = open_store_read_only(&cfg, db)?;
@@ -189,7 +197,7 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             match format {
                 ShowFormat::Json => {
                     let v = serde_json::json!({"entry": entry, "status_set_by": cause, "history": history, "bounces": bounces});
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    println!("{}", super::output::json(&v)?);
                 }
                 ShowFormat::Table => {
                     output::print_fields(&entry)?;
@@ -262,7 +270,7 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
                 }
             }
             // The entries as they are after the release (as they are now, for a dry run).
-            print(&released, LIST_COLUMNS, a.format)?;
+            print(&released, LIST_COLUMNS, a.output)?;
             let verb = if a.dry_run { "would be released (dry run: nothing changed)" } else { "released" };
             eprintln!("{} address(es) {verb}", released.len());
             if unknown > 0 {
@@ -282,10 +290,10 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             let (added, same) = quarantine::import_denylist(store.conn_mut(), qcfg, &list, &audit)?;
             println!("{added} address(es) denylisted, {same} already denylisted");
         }
-        QuarantineCmd::Export { db } => {
+        QuarantineCmd::Export { db, format } => {
             let store = open_store_read_only(&cfg, db)?;
             let f = Filter { statuses: vec![QStatus::WithErrors, QStatus::Quarantine, QStatus::Denylisted], ..Default::default() };
-            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, Format::Csv)?;
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *format)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -309,20 +317,38 @@ pub fn report(cli: &Cli, a: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
     let store = open_store_read_only(&cfg, &a.db)?;
     let r = crate::report::build(store.conn(), a.since, a.top.max(1))?;
-    match a.format {
-        ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
-        ShowFormat::Table => {
+    let o = a.output;
+    match o.format {
+        Format::Json => println!("{}", super::output::json(&r)?),
+        Format::Csv => {
+            #[derive(serde::Serialize)]
+            struct Figure {
+                section: &'static str,
+                label: String,
+                count: i64,
+            }
+            let mut rows = Vec::new();
+            rows.extend(r.bounces.iter().map(|b| Figure { section: "bounces", label: format!("{} / {}", b.failure_type, b.failure_reason), count: b.count }));
+            rows.extend(r.quarantine.iter().map(|q| Figure { section: "quarantine", label: q.status.clone(), count: q.count }));
+            for d in &r.domains {
+                rows.push(Figure { section: "domain-hard", label: d.domain.clone(), count: d.hard });
+                rows.push(Figure { section: "domain-soft", label: d.domain.clone(), count: d.soft });
+            }
+            rows.extend(r.to_qualify.iter().map(|t| Figure { section: "to-qualify", label: t.text.clone(), count: t.occurrences }));
+            print(&rows, &["section", "label", "count"], o)?;
+        }
+        Format::Table => {
             if let Some(s) = &r.since {
                 println!("since {s}\n");
             }
             println!("bounces by type and reason:");
-            print(&r.bounces, &["failure_type", "failure_reason", "count"], Format::Table)?;
+            print(&r.bounces, &["failure_type", "failure_reason", "count"], o)?;
             println!("\nquarantine by status:");
-            print(&r.quarantine, &["status", "count"], Format::Table)?;
+            print(&r.quarantine, &["status", "count"], o)?;
             println!("\nfailures by recipient domain:");
-            print(&r.domains, &["domain", "hard", "soft", "total"], Format::Table)?;
+            print(&r.domains, &["domain", "hard", "soft", "total"], o)?;
             println!("\ntop rows to qualify:");
-            print(&r.to_qualify, &["id", "channel", "occurrences", "text"], Format::Table)?;
+            print(&r.to_qualify, &["id", "channel", "occurrences", "text"], o)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -56,7 +56,7 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("inmail: {src}: {err}");
             }
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"sr_file": name, "summary": st}))?);
+                println!("{}", super::output::json(&serde_json::json!({"sr_file": name, "summary": st}))?);
             } else {
                 println!("{name}: {} report(s) read, {} recorded ({} delivered, {} failed), {} already known, {} unreadable, {} new qualification row(s), {} quarantine change(s)",
                     st.lines, st.recorded, st.delivered, st.failed_reports, st.duplicates, st.errors.len(), st.new_rows, st.quarantine_changes);
@@ -125,7 +125,7 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
 
 fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
+        println!("{}", super::output::json(s)?);
         return Ok(());
     }
     println!("messages read        {}", s.messages);

@@ -132,10 +132,8 @@ pub fn run(cli: &Cli, c: &RulesCmd) -> anyhow::Result<ExitCode> {
             let shadowed: Vec<&str> =
                 rules.all_matches(diagnostic, &b.status).into_iter().map(|r| r.name.as_str()).filter(|n| *n != v.rule).collect();
             if *json {
-                println!(
-                    "{}",
-                    serde_json::json!({"text": v.text, "rule": v.rule, "also_matching": shadowed, "status": b.status, "failure_type": q.failure_type.label(), "failure_reason": q.reason_label(), "reason_code": q.reason.map(|r| r.code())})
-                );
+                let v = serde_json::json!({"text": v.text, "rule": v.rule, "also_matching": shadowed, "status": b.status, "failure_type": q.failure_type.label(), "failure_reason": q.reason_label(), "reason_code": q.reason.map(|r| r.code())});
+                println!("{}", super::output::json(&v)?);
             } else {
                 println!("Text:    {}", escape(&v.text));
                 println!("Rule:    {}", if v.rule.is_empty() { "(none: To qualify)" } else { &v.rule });
