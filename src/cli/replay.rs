@@ -151,7 +151,7 @@ fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
     if !s.failed.is_empty() {
         println!("messages that failed to parse (kept in the database with their error):");
         for (src, err) in s.failed.iter().take(50) {
-            println!("  {src}: {err}");
+            println!("  {}: {}", super::output::escape(src), super::output::escape(err));
         }
         if s.failed.len() > 50 {
             println!("  … and {} more (see the log)", s.failed.len() - 50);
