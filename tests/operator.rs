@@ -78,31 +78,39 @@ fn reading_commands_never_create_a_database() {
     assert!(!tmp.path().join("inmail.db").exists());
 }
 
-/// Run as `nobody` when root (CI is root), through setpriv (util-linux).
-fn as_other_user(dir: &Path, args: &[&str]) -> Output {
+/// Run `exe` as `nobody` when root (CI is root), through setpriv (util-linux).
+fn as_other_user(exe: &Path, dir: &Path, args: &[&str]) -> Output {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let mut c = if root {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(bin());
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(exe);
         c
     } else {
-        Command::new(bin())
+        Command::new(exe)
     };
     c.current_dir(dir).env_remove("USER").args(args).output().expect("run setpriv (util-linux)")
 }
 
 #[test]
 fn a_read_only_database_of_another_user_can_be_inspected() {
-    // A directory the other user may enter but not write, holding a 0444 database.
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ro-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    // A directory the other user may enter but not write, holding a 0444 database, under the
+    // system's temporary directory (the checkout may sit in a home only root can enter), and
+    // a copy of the binary the other user can run.
+    use std::os::unix::fs::PermissionsExt;
+    let top = std::env::temp_dir().join(format!("inmail-ro-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&top);
+    let (base, exe) = (top.join("db"), top.join("bin/inmail"));
     std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::fs::copy(bin(), &exe).unwrap();
+    for d in [&top, &base, &exe.parent().unwrap().to_path_buf()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let db = base.join("inmail.db");
     replay(&base, &db, &fixtures().join("basic"));
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
-    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
     // Every ancestor must be traversable by `nobody`.
     let mut p = base.parent();
     while let Some(d) = p {
@@ -113,17 +121,17 @@ fn a_read_only_database_of_another_user_can_be_inspected() {
     for args in READERS {
         let mut a = args.to_vec();
         a.extend(["--db", db.to_str().unwrap()]);
-        let o = as_other_user(&base, &a);
+        let o = as_other_user(&exe, &base, &a);
         assert!(o.status.success(), "{args:?} on a read-only database: {}", stderr(&o));
     }
-    let listed: Value = serde_json::from_slice(&as_other_user(&base, &["qual", "list", "--format", "json", "--db", db.to_str().unwrap()]).stdout).unwrap();
+    let listed: Value = serde_json::from_slice(&as_other_user(&exe, &base, &["qual", "list", "--format", "json", "--db", db.to_str().unwrap()]).stdout).unwrap();
     assert!(listed.as_array().unwrap().len() >= 3);
     // A writing command is refused clearly, and nothing changed.
-    let o = as_other_user(&base, &["qual", "set", "1", "--status", "ignore", "--db", db.to_str().unwrap()]);
+    let o = as_other_user(&exe, &base, &["qual", "set", "1", "--status", "ignore", "--db", db.to_str().unwrap()]);
     assert!(!o.status.success());
     let entries: Vec<String> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(entries, vec!["inmail.db".to_string()], "no -wal or -shm left by the readers");
-    std::fs::remove_dir_all(&base).ok();
+    std::fs::remove_dir_all(&top).ok();
 }
 
 // ---- 2. Rules suggested from rows qualified by hand -----------------------------------------
