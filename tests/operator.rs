@@ -134,6 +134,16 @@ fn a_read_only_database_of_another_user_can_be_inspected() {
     std::fs::remove_dir_all(&top).ok();
 }
 
+#[test]
+fn a_database_name_with_uri_characters_opens_read_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("odd ?name#1%2.db");
+    replay(tmp.path(), &db, &fixtures().join("basic"));
+    let out = ok(tmp.path(), &["qual", "list", "--format", "json", "--db", db.to_str().unwrap()]);
+    assert!(serde_json::from_str::<Value>(&out).unwrap().as_array().unwrap().len() >= 3);
+    assert!(!tmp.path().join("odd ").exists(), "the name was not cut at the URI's `?`");
+}
+
 // ---- 2. Rules suggested from rows qualified by hand -----------------------------------------
 
 #[test]

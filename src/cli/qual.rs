@@ -160,7 +160,7 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
                 };
                 let released = crate::quarantine::release(store.conn_mut(), &f, &audit, false)?;
                 for e in &released {
-                    println!("released {}", e.address);
+                    println!("released {}", super::output::escape(&e.address));
                 }
                 println!("{} address(es) released", released.len());
             }

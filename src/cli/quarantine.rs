@@ -306,7 +306,7 @@ pub fn maintain(cli: &Cli, a: &MaintainArgs) -> anyhow::Result<ExitCode> {
     let now = a.now.unwrap_or_else(crate::store::now);
     let released = quarantine::maintain(store.conn_mut(), &cfg.quarantine, now)?;
     for x in &released {
-        println!("{x}");
+        println!("{}", output::escape(x));
     }
     eprintln!("{} address(es) back to Valid as of {}", released.len(), crate::store::format_time(now));
     Ok(ExitCode::SUCCESS)

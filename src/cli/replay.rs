@@ -53,7 +53,7 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             let name = f.display().to_string();
             let st = crate::sms::ingest(&mut store, &parser, &cfg.quarantine, &name, &text)?;
             for (src, err) in &st.errors {
-                eprintln!("inmail: {src}: {err}");
+                eprintln!("inmail: {}: {}", super::output::escape(src), super::output::escape(err));
             }
             if a.json {
                 println!("{}", super::output::json(&serde_json::json!({"sr_file": name, "summary": st}))?);
@@ -144,7 +144,7 @@ fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
         let mut v: Vec<_> = s.by_type_reason.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (k, n) in v {
-            println!("  {k:<32} {n}");
+            println!("  {:<32} {n}", super::output::escape(k));
         }
     }
     println!("new qualification rows {} ({} to qualify)", s.new_rows, s.new_rows_to_qualify);
