@@ -43,11 +43,14 @@ pub struct QuarantineConfig {
     /// Compare addresses case-insensitively (default true): entries are keyed by the lowercased
     /// address. Adobe Campaign is case-sensitive; set false to behave like it.
     pub case_insensitive: bool,
+    /// Count delay notices (`Action: delayed`: the MTA still retries) as Soft errors (default
+    /// false: a delay is recorded, but moves no address toward quarantine).
+    pub count_delays: bool,
 }
 
 impl Default for QuarantineConfig {
     fn default() -> Self {
-        QuarantineConfig { threshold: 5, reset_after_days: 10, mailbox_full_release_days: 30, case_insensitive: true }
+        QuarantineConfig { threshold: 5, reset_after_days: 10, mailbox_full_release_days: 30, case_insensitive: true, count_delays: false }
     }
 }
 

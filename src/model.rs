@@ -183,7 +183,8 @@ impl fmt::Display for Kind {
 }
 
 /// One failed (or delivered) recipient found in a bounce, before qualification.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Bounce {
     pub recipient: String,
     /// The address as the sender gave it (RFC 3464 Original-Recipient) when it differs from

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const KEYS: &[&str] = &["kind", "recipient", "action", "status", "smtp_command", "failure_type", "failure_reason", "detail", "dialect", "provider"];
+const KEYS: &[&str] = &["kind", "recipient", "original_recipient", "action", "status", "smtp_command", "failure_type", "failure_reason", "detail", "dialect", "provider"];
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dialects");

@@ -29,15 +29,20 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut failed = 0usize;
-    if !a.sr.is_empty() {
-        failed += sr_lines(&cfg, &a.sr, &mut out)?;
+    // Inputs that do not exist or cannot be read are errors, named; the others are parsed,
+    // then the command fails.
+    let (paths, bad_paths) = super::readable_inputs(&a.paths);
+    let (sr_files, bad_sr) = super::readable_inputs(&a.sr);
+    let mut unreadable = bad_paths + bad_sr;
+    if !sr_files.is_empty() {
+        failed += sr_lines(&cfg, &sr_files, &mut out)?;
     }
-    for item in messages(&a.paths) {
+    for item in messages(&paths) {
         let msg = match item {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("inmail: {e}");
-                failed += 1;
+                eprintln!("inmail: error: {}", super::output::escape(&e.to_string()));
+                unreadable += 1;
                 continue;
             }
         };
@@ -61,6 +66,10 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     if failed > 0 {
         eprintln!("inmail: {failed} message(s) could not be parsed");
+    }
+    if unreadable > 0 {
+        eprintln!("inmail: error: {unreadable} input(s) could not be read (named above)");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,10 @@ pub fn is_system(addr: &str) -> bool {
         "mailer-daemon" | "postmaster" | "mail-daemon" | "maildaemon" | "mailerdaemon" | "daemon" | "root" | "nobody" | "noreply" | "no-reply" | "abuse"
     ) || local.starts_with("mailer-daemon")
         || local.starts_with("postmaster")
+        || local.starts_with("owner-")
+        // A mailing list's role addresses (Mailman, Majordomo, fml, ezmlm): its requests,
+        // owners and control go there, never a subscriber's mail.
+        || ["-request", "-owner", "-admin", "-ctl", "-bounces", "-confirm", "-join", "-leave", "-subscribe", "-unsubscribe"].iter().any(|x| local.ends_with(x))
 }
 
 /// Clean a recipient value: strip brackets, quotes, a `rfc822;` prefix; lowercase.
@@ -48,6 +52,7 @@ mod tests {
         assert_eq!(v, vec!["kijitora@example.jp", "postmaster@example.org"]);
         assert!(is_system("mailer-daemon@x.org"));
         assert!(!is_system("neko@x.org"));
+        assert!(is_system("team-request@lists.example.org") && is_system("owner-team@lists.example.org") && is_system("team-ctl@ml.example.jp"));
         assert!(is_address("a@b.c"));
         assert!(!is_address("a b@c"));
         let v: Vec<_> = find_all("to <\"john.doe\"@example.com> and smtp=lena@example.com").map(|(_, a)| a).collect();

@@ -147,6 +147,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         None
     };
     for b in &mut bounces {
+        collapse_continuations(&mut b.diagnostic);
         if b.time.is_none() {
             b.time = v.date;
         }
@@ -165,6 +166,45 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     })
 }
 
+
+/// A multi-line SMTP reply (RFC 5321 §4.2.1) unfolded onto one line repeats its code on every
+/// line: "421-4.7.0 Our system has detected an unusual rate of 421-4.7.0 unsolicited mail".
+/// The repeats are dropped, so that the reply reads as one sentence.
+fn collapse_continuations(diag: &mut String) {
+    let t = diag.trim_start();
+    let b = t.as_bytes();
+    if b.len() < 4 || !b[..3].iter().all(u8::is_ascii_digit) || !matches!(b[3], b'-' | b' ') {
+        return;
+    }
+    // The code and, when there is one, the enhanced status after it: "421-4.7.0".
+    let code_end = t[4..].split_once(' ').filter(|(s, _)| crate::status::find_status(s) == Some(*s)).map_or(3, |(s, _)| 4 + s.len());
+    let (code, status) = (&t[..3], &t[4..code_end.max(4)]);
+    let repeat = |sep: char| if status.is_empty() { format!(" {code}{sep}") } else { format!(" {code}{sep}{status} ") };
+    let (dash, space) = (repeat('-'), repeat(' '));
+    if !t[code_end..].contains(&dash) && !t[code_end..].contains(&space) {
+        return;
+    }
+    let body = t[code_end..].trim_start_matches(['-', ' ']).replace(&dash, " ").replace(&space, " ");
+    *diag = if status.is_empty() { format!("{code} {body}") } else { format!("{code} {status} {body}") };
+}
+
+#[cfg(test)]
+mod continuation_tests {
+    use super::collapse_continuations;
+
+    #[test]
+    fn repeated_codes_dropped() {
+        let mut d = "421-4.7.0 Our system has detected an unusual rate of 421-4.7.0 unsolicited mail. 421 4.7.0 Try later".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "421 4.7.0 Our system has detected an unusual rate of unsolicited mail. Try later");
+        let mut d = "550-Mailbox unknown 550-try again 550 bye".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "550 Mailbox unknown try again bye");
+        let mut d = "550 5.1.1 User unknown".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "550 5.1.1 User unknown");
+    }
+}
 
 /// RFC 5322 / RFC 3339 date → unix seconds.
 pub fn parse_date(s: &str) -> Option<i64> {

@@ -26,13 +26,13 @@ const PROVIDERS: &[Provider] = &[
     Provider {
         name: "google",
         hosts: &[".google.com", ".googlemail.com"],
-        signatures: &[" - gsmtp", "support.google.com/mail", "support.google.com/a/"],
+        signatures: &[" - gsmtp", "support.google.com/mail/?p=", "support.google.com/mail/answer/81126"],
         domains: &["gmail.com", "googlemail.com"],
     },
     Provider {
         name: "yahoo",
         hosts: &[".yahoodns.net", ".yahoo.com", ".yahoo.net"],
-        signatures: &["[tss0", "[ts0", "postmaster.yahooinc.com", "help.yahoo.com", "yahoo.com account"],
+        signatures: &["[tss0", "[ts0", "postmaster.yahooinc.com", "help.yahoo.com", "yahoo.com account", "delivery error: dd "],
         domains: &["yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.it", "yahoo.es", "yahoo.ca", "yahoo.com.au", "yahoo.com.br", "yahoo.co.in"],
     },
     Provider { name: "aol", hosts: &[".aol.com", "mx-aol.mail.gm0.yahoodns.net"], signatures: &[], domains: &["aol.com", "aim.com", "aol.co.uk", "aol.fr", "aol.de"] },

@@ -39,6 +39,9 @@ static SENDER_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?|message-id:|in-reply-to:|references:|list-[a-z]+:|mailto:|contact(?: us at)?|write to|e-?mail us at|report (?:it |this )?to|complaints? to|removal requests? to|send (?:an )?e-?mail to|questions? to)\s*<?\s*$").unwrap()
 });
 
+/// A header-like field of a summary of the returned message, just before an address.
+static SUMMARY_FIELD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^\s*(?:to|cc|bcc|an|à|a):\s*<?\s*$").unwrap());
+
 /// A delay notice: the MTA still tries, nothing has failed yet (RFC 3464 `Action: delayed`,
 /// written in prose). Sendmail: "THIS IS A WARNING MESSAGE ONLY"; Exim: "No action is required
 /// on your part"; Postfix: "Delayed Mail (still being retried)"; OpenSMTPD: "only a temporary
@@ -167,6 +170,14 @@ fn recipients(v: &MailView, text: &str) -> Vec<(usize, String)> {
         if SENDER_CONTEXT.is_match(before) {
             continue;
         }
+        // A summary of the returned message ("To: a@b" under "Your message") names the
+        // recipient, but its reason is written where the address comes again.
+        let pos = if SUMMARY_FIELD.is_match(before) {
+            let lower = text[pos + a.len()..].to_ascii_lowercase();
+            memchr::memmem::find(lower.as_bytes(), a.as_bytes()).map_or(pos, |i| pos + a.len() + i)
+        } else {
+            pos
+        };
         out.push((pos, a));
     }
     if out.is_empty() {
@@ -224,7 +235,9 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             }
         }
         if t.is_empty() {
-            if substantive(&lines) {
+            // A paragraph that ends announcing what follows ("For the following reason:")
+            // gives its reason in the next one.
+            if substantive(&lines) && !lines.last().is_some_and(|l| l.ends_with(':')) {
                 break;
             }
             continue;
@@ -373,8 +386,13 @@ pub fn extract(v: &MailView, start: &[&str], known: bool) -> Option<Vec<Bounce>>
         rcpts = address_lines(text);
     }
     if rcpts.is_empty() {
-        // The returned message's To: is the recipient when the prose names nobody.
+        // The returned message's To: is the recipient when the prose names nobody: from its
+        // attached header, else from the copy pasted below the prose.
         rcpts = super::arf::original_to(&v.original_headers).into_iter().map(|a| (usize::MAX, a)).collect();
+        if rcpts.is_empty() {
+            let pasted = v.prose()[human.len()..].trim_start_matches(|c: char| c != '\n');
+            rcpts = super::arf::original_to(pasted.trim_start()).into_iter().map(|a| (usize::MAX, a)).collect();
+        }
     }
     if rcpts.is_empty() {
         rcpts.push((usize::MAX, String::new()));

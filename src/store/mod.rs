@@ -58,6 +58,8 @@ pub struct StoredEvent {
     pub diagnostic: String,
     pub delivery_id: Option<String>,
     pub delivery_log_id: Option<String>,
+    /// A delay notice (RFC 3464 `Action: delayed`): the MTA still tries, nothing failed yet.
+    pub delayed: bool,
 }
 
 /// Channel → text → qualification row: looked up by borrowed strings, so an event that finds
@@ -131,6 +133,38 @@ impl Store {
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
     }
 
+    /// Open an existing database read-only (`SQLITE_OPEN_READ_ONLY`): nothing is created,
+    /// migrated or written, so a read-only file or mount, or another user's database, can be
+    /// inspected. A database whose schema is older than this inmail is refused (a writing
+    /// command upgrades it).
+    ///
+    /// A WAL database is read through its `-shm` index, which a reader must be able to create
+    /// when it is missing: in a directory the user cannot write (another user's database, a
+    /// read-only mount), with no `-wal` file (no writer has it open), the file is opened
+    /// `immutable`, which needs no index.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        std::fs::metadata(path).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let open = |uri: &str| -> Result<Connection> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+            migrations::check_current(&conn)?;
+            Ok(conn)
+        };
+        let uri = file_uri(path);
+        let conn = match open(&uri) {
+            Err(StoreError::Sqlite(e))
+                if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen))
+                    && !wal_file(path).exists() =>
+            {
+                open(&format!("{uri}?immutable=1"))?
+            }
+            other => other?,
+        };
+        Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
+    }
+
     /// Use these delivery linkage extractors for the messages recorded from now on.
     pub fn set_linker(&mut self, linker: crate::linkage::Linker) {
         self.linker = linker;
@@ -184,8 +218,8 @@ const INSERT_MESSAGE: &str = "INSERT INTO message (fingerprint, source, message_
 
 const INSERT_EVENT: &str = "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
         reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id,
-        delivery_id, delivery_log_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+        delivery_id, delivery_log_id, detail)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /// One write transaction. Nothing is visible to others, and nothing counts, until `commit`.
 pub struct Batch<'a> {
@@ -256,6 +290,7 @@ impl Batch<'_> {
                     p.analysis.message_id,
                     link.delivery_id,
                     link.delivery_log_id,
+                    r.verdict.detail.label(),
                 ])?;
             self.events.push(StoredEvent {
                 id: self.tx().last_insert_rowid(),
@@ -269,6 +304,7 @@ impl Batch<'_> {
                 diagnostic: r.bounce.diagnostic.clone(),
                 delivery_id: link.delivery_id,
                 delivery_log_id: link.delivery_log_id,
+                delayed: r.bounce.action == "delayed",
             });
             events += 1;
         }
@@ -324,6 +360,7 @@ impl Batch<'_> {
             diagnostic: r.bounce.diagnostic.clone(),
             delivery_id: None,
             delivery_log_id: None,
+            delayed: false,
         });
         Ok(Outcome::Recorded {
             kind: r.kind,
@@ -383,8 +420,8 @@ impl Batch<'_> {
         self.tx()
             .prepare_cached(
                 "INSERT INTO qualification (channel, text, first_text, failure_type, failure_reason, status, occurrences,
-                    first_seen, last_seen, rule, manual, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9)",
+                    first_seen, last_seen, rule, manual, updated_at, evidence, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9, ?10, ?11)",
             )?
             .execute(params![
                 channel,
@@ -395,7 +432,9 @@ impl Batch<'_> {
                 status.label(),
                 event_time,
                 r.verdict.rule,
-                now
+                now,
+                (channel == "email").then(|| qualification::evidence_json(r.kind, &r.bounce)),
+                r.verdict.detail.label(),
             ])?;
         let id = self.tx().last_insert_rowid();
         self.cache.entry(channel.to_string()).or_default().insert(r.verdict.text.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
@@ -428,6 +467,27 @@ impl Drop for Batch<'_> {
             }
         }
     }
+}
+
+/// `file:` URI of a path, every byte but unreserved ones and `/` percent-encoded.
+fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for &b in abs.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+fn wal_file(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push("-wal");
+    p.into()
 }
 
 /// Counts for summaries and `inmail status`.
