@@ -86,7 +86,7 @@ pub struct DbArg {
 pub(crate) fn open_store(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
     let path = db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"));
     let mut store =
-        crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        crate::store::Store::open_as(&path, cfg.db_group.as_deref()).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
     store.set_linker(crate::linkage::Linker::new(&cfg.linkage)?);
     Ok(store)
 }

@@ -34,6 +34,9 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_, rules) = super::load_rules(cli)?;
     let store = open_store(&cfg, &a.db)?;
+    // A message leaves the mailbox once its batch is committed: every commit must be on disk.
+    store.sync_every_commit().map_err(|e| anyhow::anyhow!("database error: {e}"))?;
+    store.check_writable().map_err(|e| anyhow::anyhow!("database error: the database cannot be written: {e}"))?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();
 
@@ -54,9 +57,11 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    let retry = Duration::from_secs(cfg.daemon.database_retry);
     for m in &cfg.mailbox {
-        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone())));
+        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone()), retry));
     }
+    let mut code = ExitCode::SUCCESS;
     tracing::info!(mailboxes = cfg.mailbox.len(), "inmail daemon started");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
@@ -67,7 +72,12 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = hup.recv() => reload_rules(cli, &db),
             _ = ping.tick() => if watchdog.is_some() { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); },
-            r = tasks.join_next() => if r.is_none() { tracing::error!("every mailbox stopped"); break; },
+            r = tasks.join_next() => match r {
+                None => { tracing::error!("every mailbox stopped"); break; }
+                // A persistent database error: stop everything, with a failure status.
+                Some(Ok(Err(_))) => { code = ExitCode::FAILURE; break; }
+                Some(_) => {}
+            },
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -78,7 +88,7 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
         tasks.abort_all();
     }
     drop(db);
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// SIGHUP: load the rules again; a broken file is reported and the running rules kept.
@@ -95,7 +105,9 @@ fn reload_rules(cli: &Cli, db: &Db) {
 fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: not in the journal, nor in a log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
         LogFormat::Text => b.try_init(),

@@ -10,26 +10,58 @@ use anyhow::Context;
 use futures::TryStreamExt;
 use std::time::{Duration, Instant};
 
-/// Run one mailbox until shutdown. Never returns on transient errors.
-pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown) {
+/// Run one mailbox until shutdown. Never returns on a mailbox's errors (they are retried with
+/// backoff); returns the error when the database has failed every transaction for
+/// `database_retry`: the daemon then stops with a failure status (systemd restarts it, and
+/// alerting sees it), rather than fetching the same messages forever without recording them.
+pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown, database_retry: Duration) -> anyhow::Result<()> {
     let tls = match tls_connector(&m) {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(mailbox = %m.name, error = %format!("{e:#}"), "mailbox disabled: bad TLS settings");
             db.error(&m.name, &m.folder, format!("{e:#}"));
-            return;
+            return Ok(());
         }
     };
     let mut attempt: u32 = 0;
     let mut outage_since: Option<Instant> = None;
+    let mut db_failing = false;
     while !shutdown.requested() {
         let mut connected = false;
         let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt).await;
         match r {
             Ok(()) => break,
+            Err(e) if super::db::is_database_error(&e) => {
+                let (msg, failing) = (format!("{e:#}"), db.failing_for());
+                if failing >= database_retry {
+                    tracing::error!(
+                        mailbox = %m.name,
+                        error = %msg,
+                        failing_s = failing.as_secs(),
+                        "database error persists: stopping the daemon"
+                    );
+                    return Err(e);
+                }
+                if !db_failing {
+                    tracing::error!(mailbox = %m.name, error = %msg, retry_s = database_retry.as_secs(), "database error; retrying, then stopping if it persists");
+                } else {
+                    tracing::debug!(mailbox = %m.name, error = %msg, attempt, "database still failing");
+                }
+                db_failing = true;
+                attempt = attempt.saturating_add(1);
+                let delay = backoff(attempt, m.reconnect_max).min(database_retry.saturating_sub(failing).max(Duration::from_millis(200)));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait() => break,
+                }
+            }
             Err(e) => {
                 let msg = format!("{e:#}");
                 db.error(&m.name, &m.folder, msg.clone());
+                if db_failing && db.failing_for().is_zero() {
+                    db_failing = false;
+                    tracing::info!(mailbox = %m.name, "database writable again");
+                }
                 if connected {
                     attempt = 0;
                 }
@@ -49,6 +81,7 @@ pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown) {
         }
     }
     tracing::info!(mailbox = %m.name, "mailbox stopped");
+    Ok(())
 }
 
 /// 1 s, 2 s, 4 s… up to `max` seconds, with ±25 % jitter.
@@ -177,11 +210,12 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
-/// Messages are taken in rounds of at most this many; the committed messages of a round are
-/// moved (flagged, deleted) in one command per destination at its end. A command that changes a folder costs
-/// the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus ~60 µs
-/// of CPU per message), so the daemon records a backlog first and moves it in few commands;
-/// the bound keeps the work redone after a crash (refetch, found by fingerprint) small.
+/// Messages are taken in rounds of at most this many (one UID SEARCH each). Committed messages
+/// are moved (flagged, deleted) during the round, between two FETCH commands, once
+/// `move_every` of them wait, and the rest at the round's end. A command that changes a folder
+/// costs the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus
+/// ~60 µs of CPU per message), so moves go in bulk, one command per destination; `move_every`
+/// bounds what a crash leaves to fetch again (found by fingerprint, only moved).
 const ACT_EVERY: usize = 20_000;
 
 /// How many messages the next batch holds (a batch is analyzed together and committed in one
@@ -283,9 +317,10 @@ async fn fetch_span(
 /// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
 /// round three stages run at once, each at its own pace, handing batches on through channels
 /// (that hold one fetched batch, two analyzed ones): this connection fetches, the analysis
-/// threads analyze, the database thread commits. At the end of a round the committed messages
-/// are moved in bulk, after the database is synced. Returns false when fault injection asks to
-/// drop the connection.
+/// threads analyze, the database thread commits (each commit on disk when it returns). The
+/// committed messages are moved in bulk once `move_every` of them wait (between two FETCH
+/// commands) and at the end of the round. Returns false when fault injection asks to drop the
+/// connection.
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -317,8 +352,10 @@ async fn process_pending(
         }
         let round = &uids[..uids.len().min(ACT_EVERY)];
         handled += round.len();
-        // Committed, not yet acted on: (uid, destination).
-        let mut committed: Vec<(u32, Dest)> = Vec::new();
+        // Committed, not yet acted on: (uid, destination). Filled by the commit stage, taken
+        // by the fetch stage (which holds the connection) between two FETCH commands.
+        let committed: std::sync::Mutex<Vec<(u32, Dest)>> = std::sync::Mutex::new(Vec::new());
+        let pending = &committed;
         let (to_analyze, mut fetched) = tokio::sync::mpsc::channel::<Vec<(u32, RawMessage)>>(1);
         // Two analyzed batches may wait for the database: a commit that takes longer than an
         // analysis (commits vary with what the batch touches) then does not stop the analysis
@@ -329,6 +366,11 @@ async fn process_pending(
             let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
             let mut pos = 0;
             while pos < round.len() && !shutdown.requested() {
+                let ready = {
+                    let mut c = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    if c.len() >= m.move_every.max(1) { std::mem::take(&mut *c) } else { Vec::new() }
+                };
+                act(m, session, caps, &ready).await?;
                 let span = &round[pos..round.len().min(pos + m.batch_size.max(1) * BATCHES_PER_FETCH)];
                 pos += span.len();
                 if !fetch_span(m, session, span, round.len() - pos, uidvalidity, &mut sizer, &to_analyze).await? {
@@ -348,7 +390,7 @@ async fn process_pending(
             }
             anyhow::Ok(())
         };
-        let (done, last_commit_at, highest) = (&mut committed, &mut last_commit, &mut *last_uid);
+        let (done, last_commit_at, highest) = (pending, &mut last_commit, &mut *last_uid);
         let record = async move {
             while let Some(batch) = analyzed.recv().await {
                 if shutdown.requested() {
@@ -370,7 +412,7 @@ async fn process_pending(
                 if super::fault::after_commit() {
                     return anyhow::Ok(false);
                 }
-                done.extend_from_slice(&res.dests);
+                done.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&res.dests);
                 tracing::info!(
                     mailbox = %m.name,
                     messages = n,
@@ -386,11 +428,14 @@ async fn process_pending(
             anyhow::Ok(true)
         };
         let (fetch_result, analysis, recorded) = tokio::join!(fetch, analyze, record);
-        if !recorded? {
-            return Ok(false);
+        if matches!(recorded, Ok(false)) {
+            return Ok(false); // fault injection: the connection is dropped before any move
         }
-        // Whatever was committed is acted on even when an earlier stage failed.
-        let acted = act(m, s, caps, db, &committed).await;
+        // Whatever was committed is acted on even when a stage failed (a commit that failed
+        // included: the batches committed before it are on disk).
+        let rest = committed.into_inner().unwrap_or_else(|e| e.into_inner());
+        let acted = act(m, s, caps, &rest).await;
+        recorded?;
         fetch_result?;
         analysis?;
         acted?;
@@ -401,11 +446,12 @@ async fn process_pending(
 }
 
 /// Act on the mailbox for committed messages, once the database has them on disk.
-async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
     if dests.is_empty() {
         return Ok(());
     }
-    db.sync().await?;
+    // Each commit is on disk once it returns (the daemon's store syncs every commit), so the
+    // messages may leave the mailbox now.
     let pick = |d: Dest| -> Vec<u32> {
         let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
         v.sort_unstable();
