@@ -34,8 +34,6 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_, rules) = super::load_rules(cli)?;
     let store = open_store(&cfg, &a.db)?;
-    // A message leaves the mailbox once its batch is committed: every commit must be on disk.
-    store.sync_every_commit().map_err(|e| anyhow::anyhow!("database error: {e}"))?;
     store.check_writable().map_err(|e| anyhow::anyhow!("database error: the database cannot be written: {e}"))?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();

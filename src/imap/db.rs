@@ -71,6 +71,7 @@ type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
 enum Request {
     Begin { mailbox: String, folder: String, uidvalidity: u32, reply: Reply<(u32, bool)> },
     Record { mailbox: String, folder: String, uidvalidity: u32, batch: Analyzed, reply: Reply<BatchResult> },
+    Sync { reply: Reply<()> },
     Polled { mailbox: String, folder: String, new_messages: u64 },
     Error { mailbox: String, folder: String, error: String },
 }
@@ -199,6 +200,13 @@ impl Db {
         r
     }
 
+    /// Make every committed batch durable before its messages leave the mailbox (a commit with
+    /// `synchronous = NORMAL` survives a crash of the process, not a power cut): see
+    /// `Store::sync`.
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        self.ask(|reply| Request::Sync { reply }).await
+    }
+
     pub fn polled(&self, mailbox: &str, folder: &str, new_messages: u64) {
         let _ = self.tx.send(Request::Polled { mailbox: mailbox.into(), folder: folder.into(), new_messages });
     }
@@ -234,13 +242,14 @@ fn db_thread(mut store: Store, cfg: Config, rx: mpsc::Receiver<Request>) {
                 let _ = reply.send(r);
             }
             Request::Record { mailbox, folder, uidvalidity, batch, reply } => {
-                // The store runs with `synchronous = FULL` (see `Store::sync_every_commit`): once
-                // this returns Ok the batch is on disk, and its messages may leave the mailbox.
                 let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch).map_err(|e| e.context(DatabaseError));
                 if r.is_ok() && super::fault::read_only_now() {
                     let _ = store.conn().execute_batch("PRAGMA query_only = ON;");
                 }
                 let _ = reply.send(r);
+            }
+            Request::Sync { reply } => {
+                let _ = reply.send(store.sync().map_err(|e| anyhow::Error::from(e).context(DatabaseError)));
             }
             Request::Polled { mailbox, folder, new_messages } => {
                 if let Err(e) = imap_state::polled(store.conn(), &mailbox, &folder, new_messages) {

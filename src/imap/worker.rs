@@ -282,8 +282,10 @@ async fn fetch_span(
     out: &tokio::sync::mpsc::Sender<Vec<(u32, RawMessage)>>,
 ) -> anyhow::Result<bool> {
     let set = uid_set(span);
-    let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, "(UID BODY.PEEK[])")).await?;
+    let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, FETCH_QUERY.as_str())).await?;
     let (mut open, mut seen) = (true, 0usize);
+    // Messages cut at `WHOLE`, completed once this command is over (uid, what came, name).
+    let mut long: Vec<(u32, Collector, String)> = Vec::new();
     // Each message's source name is this prefix and its UID.
     let prefix = format!("imap://{}/{};UIDVALIDITY={};UID=", m.name, m.folder, uidvalidity);
     let mut size = sizer.next(span.len() + after);
@@ -296,9 +298,32 @@ async fn fetch_span(
         let mut name = String::with_capacity(prefix.len() + 10);
         name.push_str(&prefix);
         let _ = std::fmt::Write::write_fmt(&mut name, format_args!("{uid}"));
+        if body.len() >= WHOLE {
+            let mut c = Collector::new();
+            c.push(body);
+            long.push((uid, c, name));
+            continue;
+        }
         let msg = Collector::whole(body, name);
-        bytes += msg.size as usize;
+        bytes += msg.raw.len();
         batch.push((uid, msg));
+        seen += 1;
+        if batch.len() >= size {
+            sizer.observe(batch.len(), bytes);
+            open = out.send(std::mem::take(&mut batch)).await.is_ok();
+            size = sizer.next(span.len().saturating_sub(seen) + after);
+            (batch, bytes) = (Vec::with_capacity(size), 0);
+        }
+    }
+    drop(st);
+    for (uid, c, name) in long {
+        if !open {
+            break;
+        }
+        if let Some(msg) = fetch_rest(m, s, uid, c, name).await? {
+            bytes += msg.raw.len();
+            batch.push((uid, msg));
+        }
         seen += 1;
         if batch.len() >= size {
             sizer.observe(batch.len(), bytes);
@@ -314,11 +339,46 @@ async fn fetch_span(
     Ok(open)
 }
 
+/// A message is fetched whole up to this many bytes (the bytes kept in memory, as for a replay);
+/// a longer one comes in `CHUNK`s after, each hashed and counted, and dropped past the bound: a
+/// 200 MB message never sits whole in memory (nor in the IMAP library's read buffer).
+const WHOLE: usize = crate::source::MAX_MESSAGE;
+const CHUNK: usize = 4 * 1024 * 1024;
+
+static FETCH_QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("(UID BODY.PEEK[]<0.{WHOLE}>)"));
+
+/// The rest of a message cut at `WHOLE`, chunk by chunk, into its collector. None when the
+/// server no longer has it (expunged meanwhile): it is not recorded, from a part.
+async fn fetch_rest(m: &MailboxConfig, s: &mut ImapSession, uid: u32, mut c: Collector, name: String) -> anyhow::Result<Option<RawMessage>> {
+    let mut offset = WHOLE;
+    loop {
+        let query = format!("(UID BODY.PEEK[]<{offset}.{CHUNK}>)");
+        let mut st = timed(m, "UID FETCH", s.uid_fetch(uid.to_string(), &query)).await?;
+        let mut got: Option<usize> = None;
+        while let Some(f) = timed(m, "UID FETCH", st.try_next()).await? {
+            if f.uid != Some(uid) {
+                continue;
+            }
+            let body = f.body().unwrap_or_default();
+            c.push(body);
+            got = Some(got.unwrap_or(0) + body.len());
+        }
+        match got {
+            None => {
+                tracing::warn!(mailbox = %m.name, uid, "message gone while its rest was fetched: left for the next pass");
+                return Ok(None);
+            }
+            Some(n) if n < CHUNK => return Ok(Some(c.finish(name))),
+            Some(n) => offset += n,
+        }
+    }
+}
+
 /// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
 /// round three stages run at once, each at its own pace, handing batches on through channels
 /// (that hold one fetched batch, two analyzed ones): this connection fetches, the analysis
-/// threads analyze, the database thread commits (each commit on disk when it returns). The
-/// committed messages are moved in bulk once `move_every` of them wait (between two FETCH
+/// threads analyze, the database thread commits. The committed messages are moved in bulk,
+/// after the database is synced to disk, once `move_every` of them wait (between two FETCH
 /// commands) and at the end of the round. Returns false when fault injection asks to drop the
 /// connection.
 async fn process_pending(
@@ -370,7 +430,7 @@ async fn process_pending(
                     let mut c = pending.lock().unwrap_or_else(|e| e.into_inner());
                     if c.len() >= m.move_every.max(1) { std::mem::take(&mut *c) } else { Vec::new() }
                 };
-                act(m, session, caps, &ready).await?;
+                act(m, session, caps, db, &ready).await?;
                 let span = &round[pos..round.len().min(pos + m.batch_size.max(1) * BATCHES_PER_FETCH)];
                 pos += span.len();
                 if !fetch_span(m, session, span, round.len() - pos, uidvalidity, &mut sizer, &to_analyze).await? {
@@ -434,7 +494,7 @@ async fn process_pending(
         // Whatever was committed is acted on even when a stage failed (a commit that failed
         // included: the batches committed before it are on disk).
         let rest = committed.into_inner().unwrap_or_else(|e| e.into_inner());
-        let acted = act(m, s, caps, &rest).await;
+        let acted = act(m, s, caps, db, &rest).await;
         recorded?;
         fetch_result?;
         analysis?;
@@ -446,12 +506,12 @@ async fn process_pending(
 }
 
 /// Act on the mailbox for committed messages, once the database has them on disk.
-async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
     if dests.is_empty() {
         return Ok(());
     }
-    // Each commit is on disk once it returns (the daemon's store syncs every commit), so the
-    // messages may leave the mailbox now.
+    // The commits are durable before any message leaves the mailbox (see `Store::sync`).
+    db.sync().await?;
     let pick = |d: Dest| -> Vec<u32> {
         let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
         v.sort_unstable();
