@@ -237,7 +237,7 @@ fn default_batch_bytes() -> usize {
     8 * 1024 * 1024
 }
 fn default_move_every() -> usize {
-    5000
+    10_000
 }
 fn default_poll() -> u64 {
     60

@@ -284,8 +284,10 @@ async fn fetch_span(
     let set = uid_set(span);
     let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, FETCH_QUERY.as_str())).await?;
     let (mut open, mut seen) = (true, 0usize);
-    // Messages cut at `WHOLE`, completed once this command is over (uid, what came, name).
-    let mut long: Vec<(u32, Collector, String)> = Vec::new();
+    // Messages cut at `WHOLE` (uid, name): fetched again in pieces once this command is over.
+    // Only their UIDs wait, so that many large messages in one command take no more memory
+    // than one.
+    let mut long: Vec<(u32, String)> = Vec::new();
     // Each message's source name is this prefix and its UID.
     let prefix = format!("imap://{}/{};UIDVALIDITY={};UID=", m.name, m.folder, uidvalidity);
     let mut size = sizer.next(span.len() + after);
@@ -299,9 +301,7 @@ async fn fetch_span(
         name.push_str(&prefix);
         let _ = std::fmt::Write::write_fmt(&mut name, format_args!("{uid}"));
         if body.len() >= WHOLE {
-            let mut c = Collector::new();
-            c.push(body);
-            long.push((uid, c, name));
+            long.push((uid, name));
             continue;
         }
         let msg = Collector::whole(body, name);
@@ -316,11 +316,11 @@ async fn fetch_span(
         }
     }
     drop(st);
-    for (uid, c, name) in long {
+    for (uid, name) in long {
         if !open {
             break;
         }
-        if let Some(msg) = fetch_rest(m, s, uid, c, name).await? {
+        if let Some(msg) = fetch_in_pieces(m, s, uid, name).await? {
             bytes += msg.raw.len();
             batch.push((uid, msg));
         }
@@ -340,17 +340,18 @@ async fn fetch_span(
 }
 
 /// A message is fetched whole up to this many bytes (the bytes kept in memory, as for a replay);
-/// a longer one comes in `CHUNK`s after, each hashed and counted, and dropped past the bound: a
-/// 200 MB message never sits whole in memory (nor in the IMAP library's read buffer).
+/// a longer one is fetched again in `CHUNK`s, each hashed and counted, and dropped past the
+/// bound: a 200 MB message never sits whole in memory (nor in the IMAP library's read buffer).
 const WHOLE: usize = crate::source::MAX_MESSAGE;
 const CHUNK: usize = 4 * 1024 * 1024;
 
 static FETCH_QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("(UID BODY.PEEK[]<0.{WHOLE}>)"));
 
-/// The rest of a message cut at `WHOLE`, chunk by chunk, into its collector. None when the
-/// server no longer has it (expunged meanwhile): it is not recorded, from a part.
-async fn fetch_rest(m: &MailboxConfig, s: &mut ImapSession, uid: u32, mut c: Collector, name: String) -> anyhow::Result<Option<RawMessage>> {
-    let mut offset = WHOLE;
+/// A message longer than `WHOLE`, chunk by chunk: the same bytes kept, fingerprint and size as
+/// a replay of it. None when the server no longer has it (expunged meanwhile): it is not
+/// recorded from a part.
+async fn fetch_in_pieces(m: &MailboxConfig, s: &mut ImapSession, uid: u32, name: String) -> anyhow::Result<Option<RawMessage>> {
+    let (mut c, mut offset) = (Collector::new(), 0usize);
     loop {
         let query = format!("(UID BODY.PEEK[]<{offset}.{CHUNK}>)");
         let mut st = timed(m, "UID FETCH", s.uid_fetch(uid.to_string(), &query)).await?;
