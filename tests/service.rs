@@ -434,10 +434,11 @@ fn commits_are_synced_before_each_move_despite_a_reader() {
             } else if db_sync && call.contains(") = 0") {
                 unsynced = 0;
             }
-        } else if call.starts_with("<... fsync resumed>") || call.starts_with("<... fdatasync resumed>") {
-            if syncing.remove(&pid).unwrap_or(false) && call.contains(") = 0") {
-                unsynced = 0;
-            }
+        } else if (call.starts_with("<... fsync resumed>") || call.starts_with("<... fdatasync resumed>"))
+            && syncing.remove(&pid).unwrap_or(false)
+            && call.contains(") = 0")
+        {
+            unsynced = 0;
         }
     }
     eprintln!("{writes} database writes, {moves} UID MOVE commands");
