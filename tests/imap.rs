@@ -463,3 +463,21 @@ fn a_message_larger_than_the_bound_is_fetched_in_pieces() {
     assert_eq!(imap, replay, "IMAP and replay disagree on the large message");
     assert_eq!(imap.1, "dsn");
 }
+
+/// A move cut short after its copy (a server dying in the middle of its MOVE, a copy then an
+/// expunge) leaves the messages both in the destination and in INBOX. On the next connection
+/// the daemon finds the copies (same fingerprints, from the destination's UIDNEXT before the
+/// move) and expunges them before it moves the originals again: one copy of each message.
+#[test]
+fn a_move_cut_short_leaves_no_second_copy() {
+    let dc = Dovecot::start();
+    let dir = test_dir();
+    seed(&dc, 0, 60, 4, 2);
+    let cfg = write_config(&dc, dir.path(), "batch_size = 20");
+    let db = DbView(dir.path().join("inmail.db"));
+    let d = Daemon::start(&cfg, &[("INMAIL_FAULT", "cut-move:1")]);
+    assert_all_done(&dc, &db, 60, 4, 2, &d);
+    let log = d.log_text();
+    assert!(log.contains("move cut short"), "fault not hit\n{}", tail(&log));
+    assert!(log.contains("copies left by a move cut short expunged"), "{}", tail(&log));
+}

@@ -40,8 +40,8 @@ impl Dest {
 /// The result of one batch.
 #[derive(Debug, Default)]
 pub struct BatchResult {
-    /// (uid, destination) of every message of the batch, in order.
-    pub dests: Vec<(u32, Dest)>,
+    /// (uid, destination, fingerprint) of every message of the batch, in order.
+    pub dests: Vec<(u32, Dest, [u8; 32])>,
     pub recorded: u64,
     pub duplicates: u64,
     pub failed: u64,
@@ -322,7 +322,7 @@ fn record(store: &mut Store, cfg: &Config, mailbox: &str, folder: &str, uidvalid
                 }
             }
         };
-        res.dests.push((*uid, dest));
+        res.dests.push((*uid, dest, raw.fingerprint));
     }
     imap_state::polled(store.conn(), mailbox, folder, res.recorded + res.failed)?;
     Ok(res)

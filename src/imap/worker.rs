@@ -26,9 +26,10 @@ pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown, database_retr
     let mut attempt: u32 = 0;
     let mut outage_since: Option<Instant> = None;
     let mut db_failing = false;
+    let cut_moves = std::sync::Mutex::new(Vec::new());
     while !shutdown.requested() {
         let mut connected = false;
-        let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt).await;
+        let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt, &cut_moves).await;
         match r {
             Ok(()) => break,
             Err(e) if super::db::is_database_error(&e) => {
@@ -112,6 +113,7 @@ async fn session(
     connected: &mut bool,
     outage_since: &mut Option<Instant>,
     attempts: u32,
+    cut_moves: &std::sync::Mutex<Vec<CutMove>>,
 ) -> anyhow::Result<()> {
     let password = m.password()?;
     let (mut s, caps) = connect(m, tls, &password).await?;
@@ -122,6 +124,14 @@ async fn session(
         None => tracing::info!(mailbox = %m.name, host = %m.host, idle = caps.idle, r#move = caps.moves, "connected"),
     }
     ensure_folders(m, &mut s).await?;
+    let mut pending = std::mem::take(&mut *cut_moves.lock().unwrap_or_else(|e| e.into_inner()));
+    while !pending.is_empty() {
+        if let Err(e) = repair_cut_move(m, &mut s, caps, &pending[0]).await {
+            cut_moves.lock().unwrap_or_else(|e| e.into_inner()).extend(pending);
+            return Err(e);
+        }
+        pending.remove(0);
+    }
     let mb = timed(m, "SELECT", s.select(&m.folder)).await?;
     let uidvalidity = mb.uid_validity.unwrap_or(0);
     let (mut last_uid, reset) = db.begin(&m.name, &m.folder, uidvalidity).await?;
@@ -129,7 +139,8 @@ async fn session(
         tracing::warn!(mailbox = %m.name, uidvalidity, "UIDVALIDITY changed: checkpoint reset, messages are deduplicated by content");
     }
     loop {
-        if !process_pending(m, &mut s, caps, db, shutdown, uidvalidity, &mut last_uid).await? {
+        let cut = Cut { moves: cut_moves, uidvalidity };
+        if !process_pending(m, &mut s, caps, db, shutdown, uidvalidity, &mut last_uid, &cut).await? {
             // Fault injection asked for a dropped connection.
             anyhow::bail!("connection dropped (INMAIL_FAULT)");
         }
@@ -382,6 +393,7 @@ async fn fetch_in_pieces(m: &MailboxConfig, s: &mut ImapSession, uid: u32, name:
 /// after the database is synced to disk, once `move_every` of them wait (between two FETCH
 /// commands) and at the end of the round. Returns false when fault injection asks to drop the
 /// connection.
+#[allow(clippy::too_many_arguments)]
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -390,6 +402,7 @@ async fn process_pending(
     shutdown: &Shutdown,
     uidvalidity: u32,
     last_uid: &mut u32,
+    cut: &Cut<'_>,
 ) -> anyhow::Result<bool> {
     let started = Instant::now();
     let mut handled = 0usize;
@@ -415,7 +428,7 @@ async fn process_pending(
         handled += round.len();
         // Committed, not yet acted on: (uid, destination). Filled by the commit stage, taken
         // by the fetch stage (which holds the connection) between two FETCH commands.
-        let committed: std::sync::Mutex<Vec<(u32, Dest)>> = std::sync::Mutex::new(Vec::new());
+        let committed: std::sync::Mutex<Vec<Committed>> = std::sync::Mutex::new(Vec::new());
         let pending = &committed;
         let (to_analyze, mut fetched) = tokio::sync::mpsc::channel::<Vec<(u32, RawMessage)>>(1);
         // Two analyzed batches may wait for the database: a commit that takes longer than an
@@ -431,7 +444,7 @@ async fn process_pending(
                     let mut c = pending.lock().unwrap_or_else(|e| e.into_inner());
                     if c.len() >= m.move_every.max(1) { std::mem::take(&mut *c) } else { Vec::new() }
                 };
-                act(m, session, caps, db, &ready).await?;
+                act(m, session, caps, db, &ready, cut).await?;
                 let span = &round[pos..round.len().min(pos + m.batch_size.max(1) * BATCHES_PER_FETCH)];
                 pos += span.len();
                 if !fetch_span(m, session, span, round.len() - pos, uidvalidity, &mut sizer, &to_analyze).await? {
@@ -495,7 +508,7 @@ async fn process_pending(
         // Whatever was committed is acted on even when a stage failed (a commit that failed
         // included: the batches committed before it are on disk).
         let rest = committed.into_inner().unwrap_or_else(|e| e.into_inner());
-        let acted = act(m, s, caps, db, &rest).await;
+        let acted = act(m, s, caps, db, &rest, cut).await;
         recorded?;
         fetch_result?;
         analysis?;
@@ -507,15 +520,15 @@ async fn process_pending(
 }
 
 /// Act on the mailbox for committed messages, once the database has them on disk.
-async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[Committed], cut: &Cut<'_>) -> anyhow::Result<()> {
     if dests.is_empty() {
         return Ok(());
     }
     // The commits are durable before any message leaves the mailbox (see `Store::sync`).
     db.sync().await?;
-    let pick = |d: Dest| -> Vec<u32> {
-        let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
-        v.sort_unstable();
+    let pick = |d: Dest| -> Vec<(u32, [u8; 32])> {
+        let mut v: Vec<(u32, [u8; 32])> = dests.iter().filter(|x| x.1 == d).map(|x| (x.0, x.2)).collect();
+        v.sort_unstable_by_key(|x| x.0);
         v
     };
     let (bounces, other, errors) = (pick(Dest::Processed), pick(Dest::Other), pick(Dest::Error));
@@ -526,18 +539,85 @@ async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests:
             store_flags(m, s, &all, "+FLAGS.SILENT (\\Seen)").await?;
         }
         After::Move => {
-            move_to(m, s, caps, &bounces, &m.processed_folder).await?;
-            move_to(m, s, caps, &other, &m.other_folder).await?;
-            move_to(m, s, caps, &errors, &m.error_folder).await?;
+            move_to(m, s, caps, &bounces, &m.processed_folder, cut).await?;
+            move_to(m, s, caps, &other, &m.other_folder, cut).await?;
+            move_to(m, s, caps, &errors, &m.error_folder, cut).await?;
         }
         After::Delete => {
-            move_to(m, s, caps, &other, &m.other_folder).await?;
-            move_to(m, s, caps, &errors, &m.error_folder).await?;
+            move_to(m, s, caps, &other, &m.other_folder, cut).await?;
+            move_to(m, s, caps, &errors, &m.error_folder, cut).await?;
             if !bounces.is_empty() {
-                store_flags(m, s, &bounces, "+FLAGS.SILENT (\\Deleted)").await?;
-                expunge(m, s, caps, &bounces).await?;
+                let uids: Vec<u32> = bounces.iter().map(|b| b.0).collect();
+                store_flags(m, s, &uids, "+FLAGS.SILENT (\\Deleted)").await?;
+                expunge(m, s, caps, &uids).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A committed message: UID, destination, fingerprint.
+pub type Committed = (u32, Dest, [u8; 32]);
+
+/// A move cut short (the connection failed during it): the destination may hold copies of
+/// messages still in the watched folder (a server's MOVE is a copy then an expunge).
+pub struct CutMove {
+    dest: String,
+    /// The destination's UIDNEXT before the move: any copy has a UID from there on.
+    uidnext: u32,
+    uidvalidity: u32,
+    msgs: Vec<(u32, [u8; 32])>,
+}
+
+/// The moves cut short, kept across reconnections, and the watched folder's UIDVALIDITY.
+pub struct Cut<'a> {
+    moves: &'a std::sync::Mutex<Vec<CutMove>>,
+    uidvalidity: u32,
+}
+
+/// After a move cut short: the messages still in the watched folder whose copy already reached
+/// the destination (same fingerprint, UID from the destination's UIDNEXT before the move on)
+/// would be moved again, leaving two copies. The copy is expunged from the destination (the
+/// original is then moved as usual). Needs UIDPLUS (a plain EXPUNGE could remove messages
+/// someone else flagged \Deleted there); at most a bounded number of new destination messages
+/// is read.
+async fn repair_cut_move(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, c: &CutMove) -> anyhow::Result<()> {
+    if !caps.uidplus {
+        tracing::warn!(mailbox = %m.name, folder = %c.dest, "a move was cut short and the server has no UIDPLUS: copies it left in the destination are not looked for");
+        return Ok(());
+    }
+    let mb = timed(m, "SELECT", s.select(&m.folder)).await?;
+    if mb.uid_validity != Some(c.uidvalidity) {
+        return Ok(());
+    }
+    let uids: Vec<u32> = c.msgs.iter().map(|x| x.0).collect();
+    let still: std::collections::HashSet<u32> = timed(m, "UID SEARCH", s.uid_search(format!("UID {}", uid_set(&uids)))).await?;
+    let wanted: std::collections::HashSet<[u8; 32]> = c.msgs.iter().filter(|x| still.contains(&x.0)).map(|x| x.1).collect();
+    if wanted.is_empty() {
+        return Ok(()); // the move went through (only its answer was lost)
+    }
+    let dmb = timed(m, "SELECT", s.select(&c.dest)).await?;
+    let mut arrived: Vec<u32> =
+        timed(m, "UID SEARCH", s.uid_search(format!("UID {}:*", c.uidnext))).await?.into_iter().filter(|u| *u >= c.uidnext).collect();
+    arrived.sort_unstable();
+    let bound = 2 * c.msgs.len() + 100;
+    if arrived.len() > bound {
+        tracing::warn!(mailbox = %m.name, folder = %c.dest, arrived = arrived.len(), "a move was cut short; too many new messages in the destination to look for copies");
+        return Ok(());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(arrived.len() + 1);
+    let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
+    fetch_span(m, s, &arrived, 0, dmb.uid_validity.unwrap_or(0), &mut sizer, &tx).await?;
+    drop(tx);
+    let mut copies = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        copies.extend(batch.into_iter().filter(|(_, msg)| wanted.contains(&msg.fingerprint)).map(|(uid, _)| uid));
+    }
+    copies.sort_unstable();
+    if !copies.is_empty() {
+        store_flags(m, s, &copies, "+FLAGS.SILENT (\\Deleted)").await?;
+        expunge(m, s, caps, &copies).await?;
+        tracing::info!(mailbox = %m.name, folder = %c.dest, copies = copies.len(), "copies left by a move cut short expunged (their originals are moved again)");
     }
     Ok(())
 }
@@ -573,20 +653,38 @@ async fn expunge(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32
     Ok(())
 }
 
-/// UID MOVE when advertised, else UID COPY + \Deleted + (UID) EXPUNGE.
-async fn move_to(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32], folder: &str) -> anyhow::Result<()> {
-    if uids.is_empty() {
+/// UID MOVE when advertised, else UID COPY + \Deleted + (UID) EXPUNGE. The destination's
+/// UIDNEXT is read first: should the move be cut short, the copies it may have left are found
+/// from there on the next connection (`repair_cut_move`).
+async fn move_to(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, msgs: &[(u32, [u8; 32])], folder: &str, cut: &Cut<'_>) -> anyhow::Result<()> {
+    if msgs.is_empty() {
         return Ok(());
     }
-    let set = uid_set(uids);
-    if caps.moves {
-        timed(m, "UID MOVE", s.uid_mv(&set, folder)).await.with_context(|| format!("moving to {folder}"))?;
-    } else {
-        timed(m, "UID COPY", s.uid_copy(&set, folder)).await.with_context(|| format!("copying to {folder}"))?;
-        store_flags(m, s, uids, "+FLAGS.SILENT (\\Deleted)").await?;
-        expunge(m, s, caps, uids).await?;
+    let uids: Vec<u32> = msgs.iter().map(|x| x.0).collect();
+    let set = uid_set(&uids);
+    let uidnext = timed(m, "STATUS", s.status(folder, "(UIDNEXT)")).await?.uid_next;
+    let r: anyhow::Result<()> = async {
+        if super::fault::cut_move() {
+            timed(m, "UID COPY", s.uid_copy(&set, folder)).await?;
+            anyhow::bail!("connection dropped (INMAIL_FAULT: move cut short)");
+        }
+        if caps.moves {
+            timed(m, "UID MOVE", s.uid_mv(&set, folder)).await.with_context(|| format!("moving to {folder}"))?;
+        } else {
+            timed(m, "UID COPY", s.uid_copy(&set, folder)).await.with_context(|| format!("copying to {folder}"))?;
+            store_flags(m, s, &uids, "+FLAGS.SILENT (\\Deleted)").await?;
+            expunge(m, s, caps, &uids).await?;
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    if r.is_err() {
+        if let Some(uidnext) = uidnext {
+            let c = CutMove { dest: folder.to_string(), uidnext, uidvalidity: cut.uidvalidity, msgs: msgs.to_vec() };
+            cut.moves.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        }
+    }
+    r
 }
 
 /// IDLE until the server reports a change, the IDLE timeout, or shutdown; without IDLE, sleep
