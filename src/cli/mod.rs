@@ -144,7 +144,7 @@ pub(crate) fn open_store_read_only(cfg: &crate::config::Config, db: &DbArg) -> a
 pub(crate) fn open_store(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<crate::store::Store> {
     let path = db_path(cfg, db);
     let mut store =
-        crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        crate::store::Store::open_as(&path, cfg.db_group.as_deref()).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
     store.set_linker(crate::linkage::Linker::new(&cfg.linkage)?);
     Ok(store)
 }

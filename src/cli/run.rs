@@ -34,6 +34,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_, rules) = super::load_rules(cli)?;
     let store = open_store(&cfg, &a.db)?;
+    store.check_writable().map_err(|e| anyhow::anyhow!("database error: the database cannot be written: {e}"))?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();
 
@@ -54,9 +55,11 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    let retry = Duration::from_secs(cfg.daemon.database_retry);
     for m in &cfg.mailbox {
-        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone())));
+        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone()), retry));
     }
+    let mut code = ExitCode::SUCCESS;
     tracing::info!(mailboxes = cfg.mailbox.len(), "inmail daemon started");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
@@ -67,7 +70,12 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = hup.recv() => reload_rules(cli, &db),
             _ = ping.tick() => if watchdog.is_some() { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); },
-            r = tasks.join_next() => if r.is_none() { tracing::error!("every mailbox stopped"); break; },
+            r = tasks.join_next() => match r {
+                None => { tracing::error!("every mailbox stopped"); break; }
+                // A persistent database error: stop everything, with a failure status.
+                Some(Ok(Err(_))) => { code = ExitCode::FAILURE; break; }
+                Some(_) => {}
+            },
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -78,7 +86,7 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
         tasks.abort_all();
     }
     drop(db);
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// SIGHUP: load the rules again; a broken file is reported and the running rules kept.
