@@ -7,6 +7,7 @@ mod quarantine;
 mod replay;
 mod rules_cmd;
 mod run;
+mod serve;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -69,6 +70,10 @@ pub enum Command {
     ///
     /// Example: inmail run --config /etc/inmail/inmail.toml
     Run(run::RunArgs),
+    /// The web console, JSON API and Prometheus metrics (authenticated; see [http] users_file).
+    ///
+    /// Example: inmail serve --db /var/lib/inmail/inmail.db --listen 127.0.0.1:8025
+    Serve(serve::ServeArgs),
     /// Show, per watched mailbox, the last poll, last UID, messages processed and last error.
     ///
     /// Example: inmail status --db /var/lib/inmail/inmail.db
@@ -122,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Maintain(a) => quarantine::maintain(&cli, a),
         Command::Report(a) => quarantine::report(&cli, a),
         Command::Run(a) => run::run(&cli, a),
+        Command::Serve(a) => serve::run(&cli, a),
         Command::Status(a) => status::run(&cli, a),
     };
     match result {

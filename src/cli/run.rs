@@ -33,12 +33,17 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
         m.password()?; // fail now, not in a retry loop, when the secret is missing
     }
     let (_, rules) = super::load_rules(cli)?;
+    // The console (`[http] listen`), set up before the store is handed to the database thread.
+    let console = match &cfg.http.listen {
+        Some(listen) => Some((listen.clone(), crate::web::app_from_config(&cfg, super::serve::console_db(&cfg, &a.db)?, rules.clone())?)),
+        None => None,
+    };
     let store = open_store(&cfg, &a.db)?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let code = rt.block_on(daemon(cli, &cfg, db))?;
+    let code = rt.block_on(daemon(cli, &cfg, db, console))?;
     rt.shutdown_timeout(Duration::from_secs(1));
     if db_thread.join().is_err() {
         tracing::error!("database thread panicked");
@@ -47,7 +52,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
+async fn daemon(cli: &Cli, cfg: &Config, db: Db, console: Option<(String, crate::web::Shared)>) -> anyhow::Result<ExitCode> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -55,7 +60,15 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     for m in &cfg.mailbox {
+        crate::metrics::global().watch(&m.name);
         tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone())));
+    }
+    let mut web = None;
+    if let Some((listen, app)) = console {
+        let listener = crate::web::bind(&listen).await?;
+        tracing::info!(addr = %listener.local_addr()?, "web console listening");
+        let mut stop = Shutdown(stop_rx.clone());
+        web = Some(tokio::spawn(crate::web::serve(listener, app, async move { stop.wait().await })));
     }
     tracing::info!(mailboxes = cfg.mailbox.len(), "inmail daemon started");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -76,6 +89,9 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
     if all_done.is_err() {
         tracing::warn!("a mailbox did not stop in time; its current batch is abandoned (it stays in the mailbox)");
         tasks.abort_all();
+    }
+    if let Some(w) = web {
+        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
     }
     drop(db);
     Ok(ExitCode::SUCCESS)

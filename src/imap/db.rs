@@ -198,7 +198,11 @@ fn db_thread(mut store: Store, cfg: Config, rx: mpsc::Receiver<Request>) {
                 let _ = reply.send(r);
             }
             Request::Record { mailbox, folder, uidvalidity, batch, reply } => {
+                let started = std::time::Instant::now();
                 let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch);
+                if r.is_ok() {
+                    crate::metrics::global().commit_seconds(started.elapsed().as_secs_f64());
+                }
                 let _ = reply.send(r);
             }
             Request::Sync { reply } => {

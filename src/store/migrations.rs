@@ -8,6 +8,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_quarantine", include_str!("migrations/0002_quarantine.sql")),
     ("0003_imap", include_str!("migrations/0003_imap.sql")),
     ("0004_status_checks", include_str!("migrations/0004_status_checks.sql")),
+    ("0005_console_indexes", include_str!("migrations/0005_console_indexes.sql")),
+    ("0006_qualification_history", include_str!("migrations/0006_qualification_history.sql")),
 ];
 
 /// The schema version of `conn` when migrations remain to apply; `None` when it is current, an

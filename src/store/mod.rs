@@ -3,6 +3,7 @@
 
 pub mod imap_state;
 mod migrations;
+pub mod qual_history;
 pub mod qualification;
 
 pub use qualification::{QualRow, QualStatus};
