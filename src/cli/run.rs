@@ -33,12 +33,12 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
         m.password()?; // fail now, not in a retry loop, when the secret is missing
     }
     let (_, rules) = super::load_rules(cli)?;
-    // The console (`[http] listen`), set up before the store is handed to the database thread.
+    let store = open_store(&cfg, &a.db)?;
+    // The console (`[http] listen`): its own connections to the same database file.
     let console = match &cfg.http.listen {
-        Some(listen) => Some((listen.clone(), crate::web::app_from_config(&cfg, super::serve::console_db(&cfg, &a.db)?, rules.clone())?)),
+        Some(listen) => Some((listen.clone(), crate::web::app_from_config(&cfg, super::serve::db_path(&cfg, &a.db), rules.clone())?)),
         None => None,
     };
-    let store = open_store(&cfg, &a.db)?;
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();
 

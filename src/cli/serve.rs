@@ -21,10 +21,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8025";
 /// The database file of the console: it must exist (the console does not create an empty one
 /// by mistake); it is migrated like any other command's.
 pub(crate) fn console_db(cfg: &crate::config::Config, db: &DbArg) -> anyhow::Result<PathBuf> {
-    let path = db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"));
+    let path = db_path(cfg, db);
     anyhow::ensure!(path.exists(), "database {} does not exist (replay or run first, or give --db)", path.display());
     crate::store::Store::open(&path).map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// `--db`, else the config's `db`, else ./inmail.db (as every command).
+pub(crate) fn db_path(cfg: &crate::config::Config, db: &DbArg) -> PathBuf {
+    db.db.clone().or_else(|| cfg.db.clone()).unwrap_or_else(|| PathBuf::from("inmail.db"))
 }
 
 pub fn run(cli: &Cli, a: &ServeArgs) -> anyhow::Result<ExitCode> {

@@ -111,17 +111,19 @@ pub async fn list(s: State<Shared>, user: CurrentUser, RawQuery(q): RawQuery) ->
             a href={"/quarantine/export.csv?" (p.to_query(&["page", "per_page"]))} { "Export these entries as CSV" }
             @if p.get("qualification").is_some() { " · only the addresses of row " (p.get("qualification").unwrap_or("")) }
         }
-        form method="post" action="/quarantine/release" {
-            input type="hidden" name="csrf" value=(csrf);
-            @for (k, v) in &p.0 { @if k != "page" && k != "csrf" && !v.trim().is_empty() { input type="hidden" name={"f_" (k)} value=(v); } }
-            @if admin {
+        @if admin {
+            form method="post" action="/quarantine/release" {
+                input type="hidden" name="csrf" value=(csrf);
+                @for (k, v) in &p.0 { @if k != "page" && k != "csrf" && !v.trim().is_empty() { input type="hidden" name={"f_" (k)} value=(v); } }
                 div.pager {
                     button type="submit" name="scope" value="selected" { "Release selected…" }
                     button.secondary type="submit" name="scope" value="all" { "Release all matching…" }
                     span.muted { "Both show the list for confirmation first." }
                 }
+                (entries_table(&rows.rows, true))
             }
-            (entries_table(&rows.rows, admin))
+        } @else {
+            (entries_table(&rows.rows, false))
         }
         (pager(&rows, &p, "/quarantine"))
     };
