@@ -532,3 +532,151 @@ fn the_daemon_serves_the_console_and_counts_what_it_fetched_and_moved() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(std::time::Duration::from_secs(15)).map(|s| s.success()), Some(true), "{}", d.log_text());
 }
+
+/// Chromium driven through the DevTools protocol (a WebSocket to the page): the operator's
+/// clicks, not requests crafted by the test.
+struct Browser {
+    child: Child,
+    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    next: u64,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Browser {
+    fn start() -> Browser {
+        require("chromium");
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", "--remote-debugging-port=0"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut port = String::new();
+        for l in lines.by_ref() {
+            let l = l.unwrap();
+            if let Some(rest) = l.split_once("DevTools listening on ws://127.0.0.1:").map(|x| x.1) {
+                port = rest.split('/').next().unwrap().to_string();
+                break;
+            }
+        }
+        assert!(!port.is_empty(), "chromium printed no DevTools address");
+        std::thread::spawn(move || for _ in lines {});
+        let list: serde_json::Value =
+            serde_json::from_str(&ureq::get(&format!("http://127.0.0.1:{port}/json/list")).call().unwrap().into_string().unwrap()).unwrap();
+        let page = list.as_array().unwrap().iter().find(|t| t["type"] == "page").expect("a page target");
+        let (ws, _) = tungstenite::connect(page["webSocketDebuggerUrl"].as_str().unwrap()).expect("DevTools WebSocket");
+        Browser { child, ws, next: 0, _profile: profile }
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.next += 1;
+        let id = self.next;
+        let msg = serde_json::json!({"id": id, "method": method, "params": params}).to_string();
+        self.ws.send(tungstenite::Message::Text(msg.into())).unwrap();
+        loop {
+            if let tungstenite::Message::Text(t) = self.ws.read().unwrap() {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == id {
+                    assert!(v.get("error").is_none(), "{method}: {v}");
+                    return v["result"].clone();
+                }
+            }
+        }
+    }
+
+    fn eval(&mut self, js: &str) -> serde_json::Value {
+        let r = self.call("Runtime.evaluate", serde_json::json!({"expression": js, "returnByValue": true}));
+        assert!(r.get("exceptionDetails").is_none(), "{js}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    /// Run `action` (a click that submits a form, or a navigation) and wait for the new page.
+    fn and_wait(&mut self, action: &str) {
+        self.eval("window.__old_page = true");
+        self.eval(action);
+        for _ in 0..200 {
+            if self.eval("window.__old_page === undefined && document.readyState === 'complete'") == serde_json::Value::Bool(true) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no new page after {action}");
+    }
+
+    fn goto(&mut self, url: &str) {
+        self.call("Page.navigate", serde_json::json!({"url": url}));
+        for _ in 0..200 {
+            let here = self.eval("location.href + ' ' + document.readyState");
+            if here.as_str().is_some_and(|h| h.ends_with(" complete") && !h.starts_with("about:blank")) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{url} did not load");
+    }
+}
+
+#[test]
+fn chromium_edits_a_row_and_runs_a_bulk_release_through_the_forms() {
+    let c = Console::start();
+    let conn = db(&c.db_path());
+    let mut b = Browser::start();
+    let origin = c.base.replacen("http://", &format!("http://{}:{}@", ALICE.0, ALICE.1), 1);
+    // The front page lists the rows to qualify; the operator opens the first one.
+    b.goto(&format!("{origin}/"));
+    let rows = b.eval("[...document.querySelectorAll('main table tbody tr')].length");
+    assert_eq!(rows.as_i64().unwrap(), count(&conn, "SELECT COUNT(*) FROM qualification WHERE status = 'To qualify'"));
+    let id = b.eval("document.querySelector('main table tbody tr td a').textContent").as_str().unwrap().to_string();
+    b.and_wait("document.querySelector('main table tbody tr td a').click()");
+    assert!(b.eval("location.pathname").as_str().unwrap().ends_with(&format!("/qual/{id}")));
+    // Choose a type and a reason in the form and save.
+    b.and_wait(
+        "document.querySelector('form.edit select[name=type]').value = 'Hard';
+         document.querySelector('form.edit select[name=reason]').value = 'User unknown';
+         document.querySelector('form.edit select[name=status]').value = '';
+         document.querySelector('form.edit button').click()",
+    );
+    let shown = ok(c.dir.path(), &["qual", "show", &id, "--db", "web.db"]);
+    assert!(shown.contains("Hard") && shown.contains("User unknown") && shown.contains("Keep"), "{shown}");
+    assert!(b.eval("document.body.textContent").as_str().unwrap().contains("alice"), "the history shows who");
+
+    // Bulk release: filter a domain, ask for every match, read the preview, confirm.
+    b.goto(&format!("{origin}/quarantine?domain=example.net"));
+    b.and_wait("document.querySelector('button[value=all]').click()");
+    let previewed: Vec<String> =
+        serde_json::from_value(b.eval("[...document.querySelectorAll('input[name=address]')].map(i => i.value)")).unwrap();
+    let mut expected: Vec<String> = {
+        let mut st = conn.prepare("SELECT address FROM quarantine WHERE address LIKE '%@example.net' AND status IN ('With errors', 'Quarantine')").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let mut sorted = previewed.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected);
+    let others_before = count(&conn, "SELECT COUNT(*) FROM quarantine WHERE status <> 'Valid' AND address NOT LIKE '%@example.net'");
+    b.and_wait(
+        "document.querySelector('input[name=reason]').value = 'outage at example.net';
+         document.querySelector('form.filters button').click()",
+    );
+    assert!(b.eval("document.querySelector('p.done').textContent").as_str().unwrap().contains(&format!("{} address(es) released", previewed.len())));
+    for a in &previewed {
+        let s: String = conn.query_row("SELECT status FROM quarantine WHERE address = ?1", [a], |r| r.get(0)).unwrap();
+        assert_eq!(s, "Valid", "{a}");
+    }
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM quarantine WHERE status <> 'Valid' AND address NOT LIKE '%@example.net'"), others_before);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM quarantine_history WHERE by = 'alice' AND reason = 'outage at example.net'"),
+        previewed.len() as i64
+    );
+}

@@ -20,10 +20,10 @@ pub async fn front(s: State<Shared>, user: CurrentUser) -> WebResult<Markup> {
         .await?;
     let body = html! {
         div.cards {
-            div.card { div.n { (summary.to_qualify) } div.l { "rows to qualify" } }
-            div.card { div.n { (summary.rows) } div.l { "qualification rows" } }
+            div.card { div.n { (summary.to_qualify.to_string()) } div.l { "rows to qualify" } }
+            div.card { div.n { (summary.rows.to_string()) } div.l { "qualification rows" } }
             @for (status, n) in &summary.quarantine {
-                div.card { div.n { (n) } div.l { "addresses " (status) } }
+                div.card { div.n { (n.to_string()) } div.l { "addresses " (status) } }
             }
         }
         h1 { "To qualify" }

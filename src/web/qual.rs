@@ -66,8 +66,8 @@ pub fn rows_table(rows: &[qualification::QualRow]) -> Markup {
                         td { (badge(&r.failure_type)) }
                         td { (r.failure_reason) }
                         td.num { (r.occurrences) }
-                        td { (short_time(&r.last_seen)) }
-                        td { (short_time(&r.first_seen)) }
+                        td.t { (short_time(&r.last_seen)) }
+                        td.t { (short_time(&r.first_seen)) }
                         td { (r.rule) }
                         td { (r.channel) }
                         td.text { a href={"/qual/" (r.id)} { (cut(&r.text, 160)) } }

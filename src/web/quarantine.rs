@@ -59,8 +59,8 @@ pub fn entries_table(rows: &[Entry], checkboxes: bool) -> Markup {
                 td.num { (e.error_count) }
                 td { (e.failure_type.as_deref().unwrap_or("")) }
                 td { (e.failure_reason.as_deref().unwrap_or("")) }
-                td { (e.last_error.as_deref().map(short_time).unwrap_or_default()) }
-                td { (short_time(&e.last_modified)) }
+                td.t { (e.last_error.as_deref().map(short_time).unwrap_or_default()) }
+                td.t { (short_time(&e.last_modified)) }
                 td.text { (cut(&e.error_text, 140)) }
             } } }
         }
