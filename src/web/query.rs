@@ -87,6 +87,7 @@ fn like(s: &str) -> String {
     o
 }
 
+#[allow(clippy::too_many_arguments)]
 fn paged<T>(
     conn: &Connection,
     select: &str,

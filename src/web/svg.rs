@@ -26,6 +26,19 @@ fn fmt(v: f64) -> String {
     if v.fract() == 0.0 { format!("{}", v as i64) } else { format!("{v:.1}") }
 }
 
+/// The positive parts of a stack, each with the sum of the parts before it.
+fn stack<K>(parts: impl Iterator<Item = (K, f64)>) -> Vec<(K, f64, f64)> {
+    let mut below = 0.0;
+    parts
+        .filter(|(_, v)| *v > 0.0)
+        .map(|(k, v)| {
+            let b = below;
+            below += v;
+            (k, b, v)
+        })
+        .collect()
+}
+
 fn legend(series: &[Series], x: f64, y: f64) -> Markup {
     html! {
         @for (i, s) in series.iter().enumerate() {
@@ -57,15 +70,10 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], width: f6
             }
             @for (i, label) in labels.iter().enumerate() {
                 @let x = left + i as f64 * bw;
-                @let mut acc = 0.0;
-                @for s in series {
-                    @let v = s.values.get(i).copied().unwrap_or(0.0);
-                    @if v > 0.0 {
-                        @let h = plot_h * v / max;
-                        @let y = top + plot_h - plot_h * acc / max - h;
-                        rect x=(x + bw * 0.1) y=(y) width=(bw * 0.8) height=(h) fill=(s.color) { title { (label) " " (s.name) ": " (fmt(v)) } }
-                        @let _ = { acc += v; };
-                    }
+                @for (s, below, v) in stack(series.iter().map(|s| (s, s.values.get(i).copied().unwrap_or(0.0)))) {
+                    @let h = plot_h * v / max;
+                    @let y = top + plot_h - plot_h * below / max - h;
+                    rect x=(x + bw * 0.1) y=(y) width=(bw * 0.8) height=(h) fill=(s.color) { title { (label) " " (s.name) ": " (fmt(v)) } }
                 }
                 @if i % step == 0 {
                     text x=(x + bw / 2.0) y=(height - bottom + 14.0) font-size="10" text-anchor="middle" fill="#5b6475" { (label.get(5..).unwrap_or(label)) }
@@ -90,15 +98,11 @@ pub fn hbars(title: &str, items: &[(String, Vec<f64>)], series: &[(&str, &str)],
             @for (i, (label, parts)) in items.iter().enumerate() {
                 @let y = top + i as f64 * row_h;
                 text x=(label_w - 6.0) y=(y + 13.0) font-size="11" text-anchor="end" fill="#1d2330" { (super::layout::cut(label, 30)) }
-                @let mut acc = 0.0;
-                @for (j, v) in parts.iter().enumerate() {
-                    @if *v > 0.0 {
-                        @let w = plot_w * v / max;
-                        rect x=(label_w + plot_w * acc / max) y=(y + 3.0) width=(w) height=(row_h - 6.0) fill=(series.get(j).map(|s| s.1).unwrap_or("#1f5fbf")) { title { (label) ": " (fmt(*v)) } }
-                        @let _ = { acc += v; };
-                    }
+                @for (j, before, v) in stack(parts.iter().copied().enumerate()) {
+                    rect x=(label_w + plot_w * before / max) y=(y + 3.0) width=(plot_w * v / max) height=(row_h - 6.0) fill=(series.get(j).map(|s| s.1).unwrap_or("#1f5fbf")) { title { (label) ": " (fmt(v)) } }
                 }
-                text x=(label_w + plot_w * acc / max + 4.0) y=(y + 13.0) font-size="10" fill="#5b6475" { (fmt(acc)) }
+                @let total: f64 = parts.iter().sum();
+                text x=(label_w + plot_w * total / max + 4.0) y=(y + 13.0) font-size="10" fill="#5b6475" { (fmt(total)) }
             }
         }
     }
