@@ -680,3 +680,22 @@ fn chromium_edits_a_row_and_runs_a_bulk_release_through_the_forms() {
         previewed.len() as i64
     );
 }
+
+#[test]
+fn serve_refuses_to_start_without_users_or_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = common::run(d, &["serve", "--db", "missing.db", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!d.join("missing.db").exists(), "no empty database created by mistake");
+    ok(d, &["replay", "--db", "x.db", common::fixtures().join("web/console.mbox").to_str().unwrap()]);
+    let out = common::run(d, &["serve", "--db", "x.db", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("users_file"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(d.join("users.toml"), "[[user]]\nname = \"a\"\nrole = \"admin\"\npassword = \"short\"\n").unwrap();
+    std::fs::write(d.join("inmail.toml"), "[http]\nusers_file = \"users.toml\"\n").unwrap();
+    let out = common::run(d, &["serve", "--db", "x.db", "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"), "{}", String::from_utf8_lossy(&out.stderr));
+}
