@@ -12,12 +12,16 @@ use std::collections::BTreeMap;
 
 const DAY: i64 = 86_400;
 pub const TYPES: &[(&str, &str)] = &[("Hard", "#c0392b"), ("Soft", "#e08e0b"), ("Ignored", "#8e9aaf"), ("Undefined", "#4a5568")];
+/// Colours of the reasons per day (the most frequent reasons; the rest is "Other").
+const REASON_COLORS: &[&str] = &["#c0392b", "#e08e0b", "#1f5fbf", "#2e8b57", "#6c3483", "#8e9aaf"];
 const QSTATUS: &[(&str, &str)] = &[("With errors", "#e08e0b"), ("Quarantine", "#c0392b"), ("Denylisted", "#6c3483"), ("Valid", "#2e8b57")];
 
 pub struct Figures {
     pub days: Vec<String>,
     /// Per type (TYPES order), per day.
     pub per_day: Vec<Vec<f64>>,
+    /// Hard and Soft bounces per reason (the most frequent first, the rest as "Other"), per day.
+    pub reasons_per_day: Vec<(String, Vec<f64>)>,
     pub report: crate::report::Report,
     /// Per status (QSTATUS order), per day: entries in that status at the end of the day.
     pub quarantine: Vec<Vec<f64>>,
@@ -36,7 +40,7 @@ pub fn figures(c: &rusqlite::Connection, days: i64, end: Option<i64>) -> crate::
         None => c.query_row("SELECT MAX(event_time) FROM bounce_event", [], |r| r.get::<_, Option<i64>>(0))?,
     };
     let Some(end) = end else {
-        return Ok(Figures { days: vec![], per_day: vec![], report: crate::report::build(c, None, 15)?, quarantine: vec![], gained: vec![], end: None });
+        return Ok(Figures { days: vec![], per_day: vec![], reasons_per_day: vec![], report: crate::report::build(c, None, 15)?, quarantine: vec![], gained: vec![], end: None });
     };
     let last_day = end.div_euclid(DAY);
     let first_day = last_day - days + 1;
@@ -53,6 +57,32 @@ pub fn figures(c: &rusqlite::Connection, days: i64, end: Option<i64>) -> crate::
                 per_day[ti][di] = n as f64;
             }
         }
+    }
+    let mut by_reason: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut st = c.prepare_cached(
+        "SELECT event_time / 86400, failure_reason, COUNT(*) FROM bounce_event
+         WHERE event_time >= ?1 AND event_time < ?2 AND failure_type IN ('Hard', 'Soft') GROUP BY 1, 2",
+    )?;
+    for r in st.query_map([start, (last_day + 1) * DAY], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, i64>(2)?)))? {
+        let (d, code, n) = r?;
+        let label = code.and_then(crate::model::FailureReason::from_code).map(|r| r.label()).unwrap_or("Undefined").to_string();
+        if let Ok(di) = usize::try_from(d - first_day) {
+            if di < labels.len() {
+                by_reason.entry(label).or_insert_with(|| vec![0.0; labels.len()])[di] += n as f64;
+            }
+        }
+    }
+    let mut reasons_per_day: Vec<(String, Vec<f64>)> = by_reason.into_iter().collect();
+    reasons_per_day.sort_by(|a, b| b.1.iter().sum::<f64>().total_cmp(&a.1.iter().sum::<f64>()).then_with(|| a.0.cmp(&b.0)));
+    if reasons_per_day.len() > REASON_COLORS.len() {
+        let rest = reasons_per_day.split_off(REASON_COLORS.len() - 1);
+        let mut other = vec![0.0; labels.len()];
+        for (_, v) in rest {
+            for (o, x) in other.iter_mut().zip(v) {
+                *o += x;
+            }
+        }
+        reasons_per_day.push(("Other".into(), other));
     }
     let report = crate::report::build(c, Some(start), 15)?;
     // Entries per status at the end of each day, from the history (every status change of
@@ -85,7 +115,7 @@ pub fn figures(c: &rusqlite::Connection, days: i64, end: Option<i64>) -> crate::
          JOIN qualification q ON q.id = g.id ORDER BY g.n DESC, q.id",
     )?;
     let gained = st.query_map([end - DAY, end], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Figures { days: labels, per_day, report, quarantine, gained, end: Some(crate::store::format_time(end)) })
+    Ok(Figures { days: labels, per_day, reasons_per_day, report, quarantine, gained, end: Some(crate::store::format_time(end)) })
 }
 
 pub async fn page_handler(app: Shared, user: super::User, p: Params) -> WebResult<Markup> {
@@ -95,6 +125,8 @@ pub async fn page_handler(app: Shared, user: super::User, p: Params) -> WebResul
         .map(|v| crate::store::parse_time(v).map(|t| if v.len() == 10 { t + DAY - 1 } else { t }).ok_or_else(|| WebError::BadRequest(format!("bad time {v:?}"))))
         .transpose()?;
     let f = app.db(move |c| Ok(figures(c, days, end)?)).await?;
+    let reason_series: Vec<Series> =
+        f.reasons_per_day.iter().zip(REASON_COLORS).map(|((n, v), c)| Series { name: n, color: c, values: v.clone() }).collect();
     let type_series: Vec<Series> = TYPES.iter().zip(&f.per_day).map(|((n, c), v)| Series { name: n, color: c, values: v.clone() }).collect();
     let mut reasons: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for b in &f.report.bounces {
@@ -128,6 +160,16 @@ pub async fn page_handler(app: Shared, user: super::User, p: Params) -> WebResul
                 thead { tr { th { "Day" } @for (t, _) in TYPES { th.num { (t) } } } }
                 tbody { @for (i, d) in f.days.iter().enumerate() {
                     @if f.per_day.iter().any(|s| s[i] > 0.0) { tr { td { (d) } @for s in &f.per_day { td.num { (s[i]) } } } }
+                } }
+            }
+        }
+        h2 { "Bounces per day, by reason (Hard and Soft)" }
+        div.chart {
+            (svg::stacked_bars("Bounces per day by reason", &f.days, &reason_series, 640.0, 260.0))
+            table {
+                thead { tr { th { "Day" } @for (r, _) in &f.reasons_per_day { th.num { (r) } } } }
+                tbody { @for (i, d) in f.days.iter().enumerate() {
+                    @if f.reasons_per_day.iter().any(|s| s.1[i] > 0.0) { tr { td { (d) } @for (_, s) in &f.reasons_per_day { td.num { (s[i]) } } } }
                 } }
             }
         }

@@ -39,18 +39,38 @@ fn stack<K>(parts: impl Iterator<Item = (K, f64)>) -> Vec<(K, f64, f64)> {
         .collect()
 }
 
-fn legend(series: &[Series], x: f64, y: f64) -> Markup {
-    html! {
-        @for (i, s) in series.iter().enumerate() {
-            rect x=(x + i as f64 * 110.0) y=(y) width="10" height="10" fill=(s.color) {}
-            text x=(x + i as f64 * 110.0 + 14.0) y=(y + 9.0) font-size="11" fill="#1d2330" { (s.name) }
+/// Legend items laid out left to right, wrapping at `width`: their positions and the height.
+fn legend_layout(series: &[Series], x0: f64, width: f64) -> (Vec<(f64, f64)>, f64) {
+    let (mut x, mut y) = (x0, 4.0);
+    let mut at = Vec::new();
+    for s in series {
+        let w = 26.0 + 6.2 * s.name.chars().count() as f64;
+        if x + w > width && x > x0 {
+            x = x0;
+            y += 16.0;
         }
+        at.push((x, y));
+        x += w;
     }
+    (at, y + 16.0)
+}
+
+fn legend(series: &[Series], x0: f64, width: f64) -> (Markup, f64) {
+    let (at, h) = legend_layout(series, x0, width);
+    let m = html! {
+        @for (s, (x, y)) in series.iter().zip(&at) {
+            rect x=(x) y=(y) width="10" height="10" fill=(s.color) {}
+            text x=(x + 14.0) y=(y + 9.0) font-size="11" fill="#1d2330" { (s.name) }
+        }
+    };
+    (m, h)
 }
 
 /// Stacked vertical bars, one per label (days), a colour per series.
 pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], width: f64, height: f64) -> Markup {
-    let (left, right, top, bottom) = (44.0, 8.0, 26.0, 34.0);
+    let (left, right, bottom) = (44.0, 8.0, 34.0);
+    let (legend_m, top) = legend(series, left, width - right);
+    let top = top + 6.0;
     let n = labels.len().max(1) as f64;
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
@@ -61,7 +81,7 @@ pub fn stacked_bars(title: &str, labels: &[String], series: &[Series], width: f6
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height) viewBox={"0 0 " (width) " " (height)} role="img" aria-label=(title) {
             title { (title) }
-            (legend(series, left, 6.0))
+            (legend_m)
             @for k in 0..=4 {
                 @let v = max * k as f64 / 4.0;
                 @let y = top + plot_h - plot_h * k as f64 / 4.0;
@@ -94,7 +114,7 @@ pub fn hbars(title: &str, items: &[(String, Vec<f64>)], series: &[(&str, &str)],
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height) viewBox={"0 0 " (width) " " (height)} role="img" aria-label=(title) {
             title { (title) }
-            @if series.len() > 1 { (legend(&legend_series, label_w, 4.0)) }
+            @if series.len() > 1 { (legend(&legend_series, label_w, width).0) }
             @for (i, (label, parts)) in items.iter().enumerate() {
                 @let y = top + i as f64 * row_h;
                 text x=(label_w - 6.0) y=(y + 13.0) font-size="11" text-anchor="end" fill="#1d2330" { (super::layout::cut(label, 30)) }
@@ -110,7 +130,9 @@ pub fn hbars(title: &str, items: &[(String, Vec<f64>)], series: &[(&str, &str)],
 
 /// Lines over labels (days), one per series.
 pub fn lines(title: &str, labels: &[String], series: &[Series], width: f64, height: f64) -> Markup {
-    let (left, right, top, bottom) = (52.0, 8.0, 26.0, 34.0);
+    let (left, right, bottom) = (52.0, 8.0, 34.0);
+    let (legend_m, top) = legend(series, left, width - right);
+    let top = top + 6.0;
     let plot_w = width - left - right;
     let plot_h = height - top - bottom;
     let max = nice_max(series.iter().flat_map(|s| s.values.iter().cloned()).fold(0.0, f64::max));
@@ -121,7 +143,7 @@ pub fn lines(title: &str, labels: &[String], series: &[Series], width: f64, heig
     html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height) viewBox={"0 0 " (width) " " (height)} role="img" aria-label=(title) {
             title { (title) }
-            (legend(series, left, 6.0))
+            (legend_m)
             @for k in 0..=4 {
                 @let v = max * k as f64 / 4.0;
                 line x1=(left) x2=(width - right) y1=(y_of(v)) y2=(y_of(v)) stroke="#e3e6ec" {}
