@@ -64,6 +64,7 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db, console: Option<(String, crate:
         tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone())));
     }
     let mut web = None;
+    let console_app = console.as_ref().map(|c| c.1.clone());
     if let Some((listen, app)) = console {
         let listener = crate::web::bind(&listen).await?;
         tracing::info!(addr = %listener.local_addr()?, "web console listening");
@@ -78,7 +79,7 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db, console: Option<(String, crate:
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-            _ = hup.recv() => reload_rules(cli, &db),
+            _ = hup.recv() => reload_rules(cli, &db, console_app.as_deref()),
             _ = ping.tick() => if watchdog.is_some() { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); },
             r = tasks.join_next() => if r.is_none() { tracing::error!("every mailbox stopped"); break; },
         }
@@ -98,9 +99,12 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db, console: Option<(String, crate:
 }
 
 /// SIGHUP: load the rules again; a broken file is reported and the running rules kept.
-fn reload_rules(cli: &Cli, db: &Db) {
+fn reload_rules(cli: &Cli, db: &Db, console: Option<&crate::web::App>) {
     match super::load_rules(cli) {
         Ok((_, rules)) => {
+            if let Some(app) = console {
+                app.set_rules(rules.clone());
+            }
             db.set_rules(rules);
             tracing::info!("SIGHUP: rules reloaded");
         }

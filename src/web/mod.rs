@@ -40,7 +40,8 @@ pub struct App {
     pub users: Users,
     csrf_key: [u8; 32],
     pub cfg: Config,
-    pub rules: RuleSet,
+    /// Replaced when the daemon reloads its rules (SIGHUP).
+    rules: std::sync::RwLock<Arc<RuleSet>>,
 }
 
 pub type Shared = Arc<App>;
@@ -50,7 +51,15 @@ impl App {
     pub fn new(db: PathBuf, users: Users, cfg: Config, rules: RuleSet) -> App {
         let mut csrf_key = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut csrf_key);
-        App { pool: Pool { path: db, idle: Mutex::new(Vec::new()) }, users, csrf_key, cfg, rules }
+        App { pool: Pool { path: db, idle: Mutex::new(Vec::new()) }, users, csrf_key, cfg, rules: std::sync::RwLock::new(Arc::new(rules)) }
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_rules(&self, rules: RuleSet) {
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rules);
     }
 
     /// Run `f` on a pooled connection, on a blocking thread.

@@ -72,7 +72,8 @@ pub async fn rules(s: State<Shared>, user: CurrentUser, RawQuery(q): RawQuery) -
     let app = state(s);
     let p = Params::query(&q);
     let diagnostic = p.get("diagnostic");
-    let tested = diagnostic.map(|d| rule_test(&app.rules, d, p.get("status")));
+    let rules = app.rules();
+    let tested = diagnostic.map(|d| rule_test(&rules, d, p.get("status")));
     let body = html! {
         h1 { "Try a diagnostic" }
         form.filters method="get" action="/rules" {
@@ -93,7 +94,7 @@ pub async fn rules(s: State<Shared>, user: CurrentUser, RawQuery(q): RawQuery) -
         h1 { "Rules, in the order they are tried" }
         table {
             thead { tr { th.num { "#" } th { "Name" } th { "Type" } th { "Reason" } th { "Match" } th { "Status" } th { "File" } } }
-            tbody { @for (i, r) in app.rules.rules().iter().enumerate() { tr {
+            tbody { @for (i, r) in rules.rules().iter().enumerate() { tr {
                 td.num { (i + 1) } td { (r.name) } td { (r.qualification.failure_type.label()) } td { (r.qualification.reason_label()) }
                 td.text { (r.pattern) } td.text { (r.status.as_ref().map(|x| x.as_str()).unwrap_or("")) } td { (r.file) }
             } } }
