@@ -138,9 +138,16 @@ pub fn qual_page(conn: &Connection, q: &QualQuery) -> Result<Page<QualRow>> {
         args.push(Value::Text(r.clone()));
     }
     if let Some(t) = &q.text {
-        clauses.push("(text LIKE ? ESCAPE '\\' OR first_text LIKE ? ESCAPE '\\')".into());
-        args.push(Value::Text(like(t)));
-        args.push(Value::Text(like(t)));
+        if t.chars().count() >= 3 {
+            // The trigram index (migration 0005): a quoted string is a substring search.
+            clauses.push("id IN (SELECT rowid FROM qualification_text WHERE qualification_text MATCH ?)".into());
+            args.push(Value::Text(format!("\"{}\"", t.replace('"', "\"\""))));
+        } else {
+            // Shorter than a trigram: every row is read.
+            clauses.push("(text LIKE ? ESCAPE '\\' OR first_text LIKE ? ESCAPE '\\')".into());
+            args.push(Value::Text(like(t)));
+            args.push(Value::Text(like(t)));
+        }
     }
     let dir = if q.ascending { "ASC" } else { "DESC" };
     let order = format!("{} {dir}, id {dir}", q.sort.column());
@@ -310,6 +317,37 @@ pub fn summary(conn: &Connection) -> Result<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_search_finds_what_a_scan_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let c = store.conn_mut();
+        let texts = ["550 User Unknown <*>", "452 mailbox FULL", "Relay says \"no\" 100% <b>", "ab", "quota exceeded: mailbox full"];
+        for (i, t) in texts.iter().enumerate() {
+            c.execute(
+                "INSERT INTO qualification (channel, text, first_text, failure_type, failure_reason, status, occurrences,
+                    first_seen, last_seen, updated_at) VALUES ('email', ?1, ?2, 'Soft', 5, 'Keep', ?3, 1, 2, 2)",
+                rusqlite::params![t, format!("first {t} x{i}"), i as i64],
+            )
+            .unwrap();
+        }
+        let ids = |q: &str| -> Vec<i64> {
+            let page = qual_page(c, &QualQuery { text: Some(q.into()), per_page: 50, ..Default::default() }).unwrap();
+            let mut v: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids("mailbox full"), vec![2, 5], "case-insensitive substring");
+        assert_eq!(ids("user unknown <*"), vec![1]);
+        assert_eq!(ids("\"no\" 100%"), vec![3], "quotes and wildcards are text");
+        assert_eq!(ids("x4"), vec![5], "short: a scan");
+        assert_eq!(ids("first"), vec![1, 2, 3, 4, 5], "First text too");
+        assert!(ids("nothing like it").is_empty());
+        c.execute("UPDATE qualification SET occurrences = occurrences + 1, last_seen = 9 WHERE id = 2", []).unwrap();
+        c.execute("DELETE FROM qualification WHERE id = 5", []).unwrap();
+        assert_eq!(ids("mailbox full"), vec![2], "the index follows deletions");
+    }
 
     #[test]
     fn like_escapes_wildcards() {
