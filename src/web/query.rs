@@ -97,6 +97,7 @@ fn paged<T>(
     order: &str,
     page: u64,
     per_page: u64,
+    known_total: Option<(i64, bool)>,
     map: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
 ) -> Result<Page<T>> {
     let per_page = per_page.clamp(1, MAX_PER_PAGE);
@@ -107,14 +108,21 @@ fn paged<T>(
     let mut rows = st.query_map(params_from_iter(args.iter()), map)?.collect::<rusqlite::Result<Vec<_>>>()?;
     let more = rows.len() as u64 > per_page;
     rows.truncate(per_page as usize);
-    let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{filter} LIMIT {})", COUNT_CAP + 1);
-    let n: i64 = conn.prepare_cached(&count_sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    Ok(Page { rows, page, per_page, total: n.min(COUNT_CAP), total_capped: n > COUNT_CAP, more })
+    let (total, total_capped) = match known_total {
+        Some(k) => k,
+        None => {
+            let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from}{filter} LIMIT {})", COUNT_CAP + 1);
+            let n: i64 = conn.prepare_cached(&count_sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+            (n.min(COUNT_CAP), n > COUNT_CAP)
+        }
+    };
+    Ok(Page { rows, page, per_page, total, total_capped, more })
 }
 
 pub fn qual_page(conn: &Connection, q: &QualQuery) -> Result<Page<QualRow>> {
     let mut clauses = Vec::new();
     let mut args: Vec<Value> = Vec::new();
+    let mut known_total = None;
     if let Some(s) = q.status {
         clauses.push("status = ?".to_string());
         args.push(Value::Text(s.label().into()));
@@ -138,20 +146,32 @@ pub fn qual_page(conn: &Connection, q: &QualQuery) -> Result<Page<QualRow>> {
         args.push(Value::Text(r.clone()));
     }
     if let Some(t) = &q.text {
-        if t.chars().count() >= 3 {
-            // The trigram index (migration 0005): a quoted string is a substring search.
+        // The trigram index (migration 0005) finds the rows holding a substring of 3 characters
+        // or more (a quoted string is a substring search). When it holds more than COUNT_CAP
+        // rows, reading them all to sort them costs more than scanning the sort order's index,
+        // where matches are then frequent: the plain LIKE is used.
+        let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+        let rare = t.chars().count() >= 3 && {
+            let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM qualification_text WHERE qualification_text MATCH ?1 LIMIT {})", COUNT_CAP + 1);
+            conn.prepare_cached(&sql)?.query_row([&phrase], |r| r.get::<_, i64>(0))? <= COUNT_CAP
+        };
+        if rare {
             clauses.push("id IN (SELECT rowid FROM qualification_text WHERE qualification_text MATCH ?)".into());
-            args.push(Value::Text(format!("\"{}\"", t.replace('"', "\"\""))));
+            args.push(Value::Text(phrase));
         } else {
-            // Shorter than a trigram: every row is read.
             clauses.push("(text LIKE ? ESCAPE '\\' OR first_text LIKE ? ESCAPE '\\')".into());
             args.push(Value::Text(like(t)));
             args.push(Value::Text(like(t)));
+            if t.chars().count() >= 3 && clauses.len() == 1 {
+                // The index counted more than COUNT_CAP rows holding it and no other filter
+                // narrows them: counting them again by a scan would cost more than the page.
+                known_total = Some((COUNT_CAP, true));
+            }
         }
     }
     let dir = if q.ascending { "ASC" } else { "DESC" };
     let order = format!("{} {dir}, id {dir}", q.sort.column());
-    paged(conn, crate::store::qualification::COLUMNS, "qualification", &clauses, &args, &order, q.page, q.per_page, crate::store::qualification::from_row)
+    paged(conn, crate::store::qualification::COLUMNS, "qualification", &clauses, &args, &order, q.page, q.per_page, known_total, crate::store::qualification::from_row)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -221,7 +241,7 @@ fn quarantine_filter(q: &QuarQuery, cfg: &crate::config::QuarantineConfig) -> (V
 
 pub fn quarantine_page(conn: &Connection, q: &QuarQuery, cfg: &crate::config::QuarantineConfig) -> Result<Page<Entry>> {
     let (clauses, args) = quarantine_filter(q, cfg);
-    paged(conn, crate::quarantine::COLUMNS, "quarantine", &clauses, &args, "last_modified DESC, id DESC", q.page, q.per_page, crate::quarantine::entry_from_row)
+    paged(conn, crate::quarantine::COLUMNS, "quarantine", &clauses, &args, "last_modified DESC, id DESC", q.page, q.per_page, None, crate::quarantine::entry_from_row)
 }
 
 /// Every entry matching (no page), in list order, one at a time (the CSV export).
