@@ -704,3 +704,23 @@ fn serve_refuses_to_start_without_users_or_database() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn an_oversized_release_form_is_refused_not_cut() {
+    let c = Console::start();
+    let conn = db(&c.db_path());
+    let before = count(&conn, "SELECT COUNT(*) FROM quarantine WHERE status <> 'Valid'");
+    let token = csrf(&c, A, "/quarantine");
+    let real: Vec<String> = {
+        let mut st = conn.prepare("SELECT address FROM quarantine WHERE status <> 'Valid'").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let filler: Vec<String> = (0..20_000).map(|i| format!("nobody{i}@example.invalid")).collect();
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &token), ("confirm", "1")];
+    form.extend(real.iter().map(|a| ("address", a.as_str())));
+    form.extend(filler.iter().map(|a| ("address", a.as_str())));
+    let r = c.post("/quarantine/release", A, &form);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("too many fields"));
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM quarantine WHERE status <> 'Valid'"), before, "nothing released");
+}

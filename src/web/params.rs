@@ -11,6 +11,15 @@ impl Params {
     pub fn parse(raw: &[u8]) -> Params {
         Params(form_urlencoded::parse(raw).take(MAX_PAIRS).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
+    /// A form body: refused (400) when it holds [`MAX_PAIRS`] fields or more, rather than cut.
+    pub fn form(raw: &[u8]) -> Result<Params, super::WebError> {
+        let p = Params::parse(raw);
+        if p.0.len() >= MAX_PAIRS {
+            tracing::warn!("form refused: {} fields or more", MAX_PAIRS);
+            return Err(super::WebError::BadRequest(format!("too many fields in the form (at most {})", MAX_PAIRS - 1)));
+        }
+        Ok(p)
+    }
     pub fn query(q: &Option<String>) -> Params {
         q.as_deref().map(|q| Params::parse(q.as_bytes())).unwrap_or_default()
     }

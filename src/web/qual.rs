@@ -202,7 +202,7 @@ pub const MAX_RELEASE: usize = 5000;
 pub async fn edit(s: State<Shared>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> WebResult<Response> {
     let app = state(s);
     user.require_admin()?;
-    let f = Params::parse(&body);
+    let f = Params::form(&body)?;
     app.check_csrf(&user, f.get("csrf"))?;
     let bad = |what: &str, v: &str| WebError::BadRequest(format!("unknown {what} {v:?}"));
     let change = Change {
@@ -227,6 +227,7 @@ pub async fn edit(s: State<Shared>, user: CurrentUser, Path(id): Path<i64>, body
             })
             .await?;
         if affected.len() > MAX_RELEASE {
+            tracing::warn!(user = %user.name, row = id, "release preview refused: more than {MAX_RELEASE} addresses");
             return Err(WebError::BadRequest(format!(
                 "{} addresses would be released, more than the {MAX_RELEASE} one confirmation may carry: use `inmail qual set {id} --release-affected`",
                 affected.len()

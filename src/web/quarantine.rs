@@ -192,7 +192,7 @@ pub async fn show(s: State<Shared>, user: CurrentUser, RawQuery(q): RawQuery) ->
 pub async fn release(s: State<Shared>, user: CurrentUser, body: Bytes) -> WebResult<Response> {
     let app = state(s);
     user.require_admin()?;
-    let f = Params::parse(&body);
+    let f = Params::form(&body)?;
     app.check_csrf(&user, f.get("csrf"))?;
     let cfg = app.cfg.quarantine.clone();
     let addresses: Vec<String> = f.all("address").into_iter().map(|a| quarantine::key(a, &cfg)).collect();
