@@ -2,11 +2,12 @@
 # Install what the integration tests need: Dovecot's IMAP server (Debian package dovecot-imapd)
 # for the IMAP tests; strace (package strace) and systemd-analyze (package systemd) for the
 # service tests (tests/service.rs: the system calls of a real run against the unit's filter,
-# `systemd-analyze verify` and `security` of the unit). Idempotent and non-interactive; does
-# nothing when every tool is present.
+# `systemd-analyze verify` and `security` of the unit); Chromium (chromium) for the web
+# console's browser test and promtool (prometheus) to check /metrics. Idempotent and
+# non-interactive; does nothing when every tool is present.
 set -eu
 # command → Debian package
-TOOLS="dovecot:dovecot-imapd doveadm:dovecot-imapd strace:strace systemd-analyze:systemd"
+TOOLS="dovecot:dovecot-imapd doveadm:dovecot-imapd strace:strace systemd-analyze:systemd chromium:chromium promtool:prometheus"
 missing() {
   local t pkgs=""
   for t in $TOOLS; do
@@ -31,5 +32,8 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
 # The package's own instance is not wanted: tests start private ones.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now dovecot >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now dovecot >/dev/null 2>&1 || true
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
 [ -z "$(missing | tr -d ' ')" ]

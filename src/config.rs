@@ -27,6 +27,22 @@ pub struct Config {
     /// `[sms]`: SMS status reports (extended generic SMPP).
     #[serde(default)]
     pub sms: SmsConfig,
+    /// `[http]`: the web console, JSON API and metrics (`inmail serve`, and `inmail run` when
+    /// `listen` is set).
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// `[http]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on, e.g. "127.0.0.1:8025" (`inmail serve` defaults to it; `inmail run`
+    /// serves only when it is set).
+    pub listen: Option<String>,
+    /// The users file (TOML `[[user]]` entries: name, role, password and/or token). Required:
+    /// every page and API call is authenticated.
+    pub users_file: Option<PathBuf>,
 }
 
 /// `[quarantine]` section. Periods are in days and are compared with event times, so a replay
@@ -355,7 +371,7 @@ impl Config {
         let mut cfg: Config = toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         // Relative paths in a config file are relative to the file's folder.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for p in [&mut cfg.db, &mut cfg.rules_file].into_iter().flatten() {
+        for p in [&mut cfg.db, &mut cfg.rules_file, &mut cfg.http.users_file].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

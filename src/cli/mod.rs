@@ -8,6 +8,7 @@ mod replay;
 mod rules_cmd;
 mod rules_suggest;
 mod run;
+mod serve;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -70,6 +71,10 @@ pub enum Command {
     ///
     /// Example: inmail run --config /etc/inmail/inmail.toml
     Run(run::RunArgs),
+    /// The web console, JSON API and Prometheus metrics (authenticated; see [http] users_file).
+    ///
+    /// Example: inmail serve --db /var/lib/inmail/inmail.db --listen 127.0.0.1:8025
+    Serve(serve::ServeArgs),
     /// Show, per watched mailbox, the last poll, last UID, messages processed and last error.
     ///
     /// Example: inmail status --db /var/lib/inmail/inmail.db
@@ -180,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Maintain(a) => quarantine::maintain(&cli, a),
         Command::Report(a) => quarantine::report(&cli, a),
         Command::Run(a) => run::run(&cli, a),
+        Command::Serve(a) => serve::run(&cli, a),
         Command::Status(a) => status::run(&cli, a),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "inmail", &mut std::io::stdout());

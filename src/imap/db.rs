@@ -242,7 +242,11 @@ fn db_thread(mut store: Store, cfg: Config, rx: mpsc::Receiver<Request>) {
                 let _ = reply.send(r);
             }
             Request::Record { mailbox, folder, uidvalidity, batch, reply } => {
+                let started = std::time::Instant::now();
                 let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch).map_err(|e| e.context(DatabaseError));
+                if r.is_ok() {
+                    crate::metrics::global().commit_seconds(started.elapsed().as_secs_f64());
+                }
                 if r.is_ok() && super::fault::read_only_now() {
                     let _ = store.conn().execute_batch("PRAGMA query_only = ON;");
                 }

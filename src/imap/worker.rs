@@ -318,6 +318,7 @@ async fn fetch_span(
         let msg = Collector::whole(body, name);
         bytes += msg.raw.len();
         batch.push((uid, msg));
+        crate::metrics::global().fetched(&m.name, 1);
         seen += 1;
         if batch.len() >= size {
             sizer.observe(batch.len(), bytes);
@@ -553,6 +554,7 @@ async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests:
             }
         }
     }
+    crate::metrics::global().moved(&m.name, dests.len() as u64);
     Ok(())
 }
 

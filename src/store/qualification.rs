@@ -60,10 +60,10 @@ pub struct QualRow {
     pub detail: String,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, channel, text, first_text, failure_type, failure_reason, status, occurrences, first_seen, last_seen, rule, manual, detail";
 
-fn from_row(r: &Row) -> rusqlite::Result<QualRow> {
+pub(crate) fn from_row(r: &Row) -> rusqlite::Result<QualRow> {
     let reason: i64 = r.get(5)?;
     Ok(QualRow {
         id: r.get(0)?,
