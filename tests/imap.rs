@@ -340,7 +340,7 @@ fn a_read_only_database_stops_the_daemon_with_a_database_error() {
     let cfg = write_config(&dc, dir.path(), "");
     let dbp = dir.path().join("inmail.db");
     // An existing database, made read-only (its folder stays writable, as /var/lib/inmail is).
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_inmail")).args(["qual", "list", "--db"]).arg(&dbp).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_inmail")).args(["maintain", "--db"]).arg(&dbp).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let prefix = as_unprivileged(dir.path());
     std::fs::set_permissions(&dbp, std::fs::Permissions::from_mode(0o444)).unwrap();
