@@ -553,21 +553,17 @@ pub struct HistoryLine {
     pub reason: String,
 }
 
+/// A history line from the columns at, old_status, new_status, action, by, reason (in order).
+fn history_line(r: &rusqlite::Row) -> rusqlite::Result<HistoryLine> {
+    Ok(HistoryLine { at: format_time(r.get(0)?), old_status: r.get(1)?, new_status: r.get(2)?, action: r.get(3)?, by: r.get(4)?, reason: r.get(5)? })
+}
+
 pub fn history_of(conn: &Connection, address: &str, cfg: &QuarantineConfig) -> Result<Vec<HistoryLine>> {
     let mut st = conn.prepare(
         "SELECT at, old_status, new_status, action, by, reason FROM quarantine_history WHERE address = ?1 ORDER BY at, id",
     )?;
     let rows = st
-        .query_map([key(address, cfg)], |r| {
-            Ok(HistoryLine {
-                at: format_time(r.get(0)?),
-                old_status: r.get(1)?,
-                new_status: r.get(2)?,
-                action: r.get(3)?,
-                by: r.get(4)?,
-                reason: r.get(5)?,
-            })
-        })?
+        .query_map([key(address, cfg)], history_line)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -624,14 +620,7 @@ pub fn status_cause(conn: &Connection, address: &str, cfg: &QuarantineConfig) ->
             [&k],
             |r| {
                 Ok((
-                    HistoryLine {
-                        at: format_time(r.get(0)?),
-                        old_status: r.get(1)?,
-                        new_status: r.get(2)?,
-                        action: r.get(3)?,
-                        by: r.get(4)?,
-                        reason: r.get(5)?,
-                    },
+                    history_line(r)?,
                     r.get::<_, Option<i64>>(6)?,
                 ))
             },
