@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("per-diagnostic");
     g.throughput(Throughput::Elements(DIAGNOSTICS.len() as u64));
     g.bench_function("normalize", |b| b.iter(|| DIAGNOSTICS.iter().map(|d| normalize(black_box(d)).len()).sum::<usize>()));
-    g.bench_function("rules", |b| b.iter(|| DIAGNOSTICS.iter().filter(|d| rules.find(black_box(d), "").is_some()).count()));
+    g.bench_function("rules", |b| b.iter(|| DIAGNOSTICS.iter().filter(|d| rules.find(&inmail::rules::Evidence { diagnostic: black_box(d), ..Default::default() }).is_some()).count()));
     g.finish();
 
     // The store: a batch of fresh messages written in one transaction to a real SQLite file.

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// SQLite database file (default `inmail.db` in the current folder).
     pub db: Option<PathBuf>,
+    /// Group of a database created by inmail (mode 0640); without it the database is 0600.
+    pub db_group: Option<String>,
     /// The user's own rules file, read before the shipped defaults; inmail never writes it.
     pub rules_file: Option<PathBuf>,
     /// Daemon settings (`inmail run`).
@@ -25,6 +27,22 @@ pub struct Config {
     /// `[sms]`: SMS status reports (extended generic SMPP).
     #[serde(default)]
     pub sms: SmsConfig,
+    /// `[http]`: the web console, JSON API and metrics (`inmail serve`, and `inmail run` when
+    /// `listen` is set).
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// `[http]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on, e.g. "127.0.0.1:8025" (`inmail serve` defaults to it; `inmail run`
+    /// serves only when it is set).
+    pub listen: Option<String>,
+    /// The users file (TOML `[[user]]` entries: name, role, password and/or token). Required:
+    /// every page and API call is authenticated.
+    pub users_file: Option<PathBuf>,
 }
 
 /// `[quarantine]` section. Periods are in days and are compared with event times, so a replay
@@ -43,11 +61,14 @@ pub struct QuarantineConfig {
     /// Compare addresses case-insensitively (default true): entries are keyed by the lowercased
     /// address. Adobe Campaign is case-sensitive; set false to behave like it.
     pub case_insensitive: bool,
+    /// Count delay notices (`Action: delayed`: the MTA still retries) as Soft errors (default
+    /// false: a delay is recorded, but moves no address toward quarantine).
+    pub count_delays: bool,
 }
 
 impl Default for QuarantineConfig {
     fn default() -> Self {
-        QuarantineConfig { threshold: 5, reset_after_days: 10, mailbox_full_release_days: 30, case_insensitive: true }
+        QuarantineConfig { threshold: 5, reset_after_days: 10, mailbox_full_release_days: 30, case_insensitive: true, count_delays: false }
     }
 }
 
@@ -104,11 +125,14 @@ pub struct DaemonConfig {
     pub log_format: LogFormat,
     /// Analysis threads per batch (0 = number of cores).
     pub threads: usize,
+    /// Seconds a database error (read-only, corrupt, disk full) may last, retried, before the
+    /// daemon stops with a failure status (default 60).
+    pub database_retry: u64,
 }
 
 impl Default for DaemonConfig {
     fn default() -> Self {
-        DaemonConfig { maintain_interval: 3600, log_format: LogFormat::Text, threads: 0 }
+        DaemonConfig { maintain_interval: 3600, log_format: LogFormat::Text, threads: 0, database_retry: 60 }
     }
 }
 
@@ -161,6 +185,9 @@ pub struct MailboxConfig {
     pub password_file: Option<PathBuf>,
     /// Name of the environment variable holding the password.
     pub password_env: Option<String>,
+    /// Name of a systemd credential holding the password (`LoadCredential=NAME:FILE` in the
+    /// unit): the file `$CREDENTIALS_DIRECTORY/NAME`, first line.
+    pub password_credential: Option<String>,
     #[serde(default = "default_folder")]
     pub folder: String,
     #[serde(default = "default_processed")]
@@ -179,6 +206,11 @@ pub struct MailboxConfig {
     /// analyzed ones for the commit: up to six batches are in memory, which this bounds.
     #[serde(default = "default_batch_bytes")]
     pub batch_bytes: usize,
+    /// Committed messages that may wait before they are moved (flagged, deleted): moves happen
+    /// between two FETCH commands once this many wait, and when the folder is drained. A crash
+    /// leaves at most this many, plus the batches in flight, to fetch again.
+    #[serde(default = "default_move_every")]
+    pub move_every: usize,
     /// Seconds between polls when IDLE is off or not supported.
     #[serde(default = "default_poll")]
     pub poll_interval: u64,
@@ -223,6 +255,9 @@ fn default_batch() -> usize {
 fn default_batch_bytes() -> usize {
     8 * 1024 * 1024
 }
+fn default_move_every() -> usize {
+    10_000
+}
 fn default_poll() -> u64 {
     60
 }
@@ -249,12 +284,21 @@ impl MailboxConfig {
         let n = &self.name;
         anyhow::ensure!(!n.is_empty(), "a [[mailbox]] has an empty name");
         anyhow::ensure!(!self.host.is_empty(), "mailbox {n}: host is empty");
+        let sources = [self.password_file.is_some(), self.password_env.is_some(), self.password_credential.is_some()];
         anyhow::ensure!(
-            self.password_file.is_some() != self.password_env.is_some(),
-            "mailbox {n}: set exactly one of password_file and password_env"
+            sources.iter().filter(|s| **s).count() == 1,
+            "mailbox {n}: set exactly one of password_file, password_env and password_credential"
         );
+        if let Some(c) = &self.password_credential {
+            // A credential name is a file name in the credentials directory, nothing more.
+            anyhow::ensure!(
+                !c.is_empty() && !c.contains('/') && c != "." && c != "..",
+                "mailbox {n}: password_credential must be a credential name (no '/'), got {c:?}"
+            );
+        }
         anyhow::ensure!(self.batch_size >= 1, "mailbox {n}: batch_size must be at least 1");
         anyhow::ensure!(self.batch_bytes >= 1, "mailbox {n}: batch_bytes must be at least 1");
+        anyhow::ensure!(self.move_every >= 1, "mailbox {n}: move_every must be at least 1");
         anyhow::ensure!(self.poll_interval >= 1, "mailbox {n}: poll_interval must be at least 1 second");
         anyhow::ensure!(
             (1..=29 * 60).contains(&self.idle_timeout),
@@ -274,18 +318,30 @@ impl MailboxConfig {
         Ok(())
     }
 
-    /// The password, from its file or environment variable. Never logged.
+    /// The password, from its file, environment variable or systemd credential. Never logged.
     pub fn password(&self) -> anyhow::Result<String> {
         if let Some(p) = &self.password_file {
             let s = std::fs::read_to_string(p)
                 .map_err(|e| anyhow::anyhow!("mailbox {}: cannot read password_file {}: {e}", self.name, p.display()))?;
             return Ok(s.lines().next().unwrap_or("").to_string());
         }
+        if let Some(c) = &self.password_credential {
+            let dir = std::env::var_os("CREDENTIALS_DIRECTORY").ok_or_else(|| {
+                anyhow::anyhow!(
+                    "mailbox {}: password_credential {c:?} but CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential={c}:FILE)",
+                    self.name
+                )
+            })?;
+            let p = Path::new(&dir).join(c);
+            let s = std::fs::read_to_string(&p)
+                .map_err(|e| anyhow::anyhow!("mailbox {}: cannot read credential {}: {e}", self.name, p.display()))?;
+            return Ok(s.lines().next().unwrap_or("").to_string());
+        }
         if let Some(v) = &self.password_env {
             return std::env::var(v)
                 .map_err(|_| anyhow::anyhow!("mailbox {}: environment variable {v} is not set", self.name));
         }
-        anyhow::bail!("mailbox {}: no password_file or password_env", self.name)
+        anyhow::bail!("mailbox {}: no password_file, password_env or password_credential", self.name)
     }
 }
 
@@ -315,7 +371,7 @@ impl Config {
         let mut cfg: Config = toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         // Relative paths in a config file are relative to the file's folder.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for p in [&mut cfg.db, &mut cfg.rules_file].into_iter().flatten() {
+        for p in [&mut cfg.db, &mut cfg.rules_file, &mut cfg.http.users_file].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -348,6 +404,24 @@ mod tests {
     }
 
     #[test]
+    fn password_from_a_systemd_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap-password"), "s3cret\nignored\n").unwrap();
+        let cfg: Config = toml::from_str(
+            "[[mailbox]]\nname = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_credential = \"imap-password\"\n",
+        )
+        .unwrap();
+        let m = &cfg.mailbox[0];
+        m.validate().unwrap();
+        // The only test of the crate that touches this variable.
+        std::env::set_var("CREDENTIALS_DIRECTORY", dir.path());
+        assert_eq!(m.password().unwrap(), "s3cret");
+        std::env::remove_var("CREDENTIALS_DIRECTORY");
+        let e = m.password().unwrap_err().to_string();
+        assert!(e.contains("CREDENTIALS_DIRECTORY") && e.contains("LoadCredential"), "{e}");
+    }
+
+    #[test]
     fn mailbox_defaults_and_insecure_rules() {
         let cfg: Config = toml::from_str(
             "[[mailbox]]\nname = \"a\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n",
@@ -364,6 +438,11 @@ mod tests {
         let mut both = m.clone();
         both.password_file = Some("x".into());
         assert!(both.validate().is_err(), "password_file and password_env together");
+        let mut cred = m.clone();
+        (cred.password_env, cred.password_credential) = (None, Some("imap-password".into()));
+        cred.validate().expect("a credential alone");
+        cred.password_credential = Some("../etc/shadow".into());
+        assert!(cred.validate().is_err(), "a credential name is not a path");
         assert!(is_loopback("::1") && is_loopback("localhost") && !is_loopback("10.0.0.1"));
     }
 }

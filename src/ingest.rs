@@ -33,6 +33,9 @@ pub struct Stats {
     pub new_rows_to_qualify: u64,
     /// (source, error) of every message that could not be parsed or read.
     pub failed: Vec<(String, String)>,
+    /// (source, error) of every input that could not be read (also in `failed`).
+    #[serde(skip)]
+    pub unreadable: Vec<(String, String)>,
 }
 
 impl Stats {
@@ -69,6 +72,7 @@ impl Stats {
     /// A message that could not even be read from its source.
     pub fn add_unreadable(&mut self, source: String, error: String) {
         self.messages += 1;
+        self.unreadable.push((source.clone(), error.clone()));
         self.failed.push((source, error));
     }
 }

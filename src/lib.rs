@@ -27,3 +27,5 @@ mod test_support;
 
 pub mod config;
 pub mod cli;
+pub mod metrics;
+pub mod web;

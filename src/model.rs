@@ -183,9 +183,13 @@ impl fmt::Display for Kind {
 }
 
 /// One failed (or delivered) recipient found in a bounce, before qualification.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Bounce {
     pub recipient: String,
+    /// The address as the sender gave it (RFC 3464 Original-Recipient) when it differs from
+    /// `recipient`: a forwarding or alias expansion happened on the way.
+    pub original_recipient: String,
     /// Enhanced status code ("5.1.1") or "".
     pub status: String,
     /// SMTP reply code ("550") or "".
@@ -201,4 +205,179 @@ pub struct Bounce {
     /// "HELO", "CONN") when the bounce tells, else "". Tells a rejected recipient from a
     /// message filtered after DATA.
     pub smtp_command: String,
+    /// The MTA dialect whose bounce this is (`postfix`, `exim`, `exchange2007`…; `rfc3464` for
+    /// a standard report of an unknown MTA, `generic` for unknown prose). Rules may be scoped
+    /// to it.
+    pub dialect: String,
+    /// The receiving provider that refused the message (`microsoft`, `google`…), known from
+    /// the remote MTA's name or the recipient's domain, else "".
+    pub provider: String,
+}
+
+/// The fine-grained reason, in Sisimai's well-known vocabulary (`userunknown`, `filtered`,
+/// `blocked`…), kept beside Campaign's coarser type and reason. Each maps to a Campaign
+/// qualification by one fixed table ([`Detail::campaign`], the spec's mapping), so a rule may
+/// name only its detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detail {
+    Undefined,
+    UserUnknown,
+    HasMoved,
+    HostUnknown,
+    NotAccept,
+    MailboxFull,
+    Suspend,
+    Expired,
+    NetworkError,
+    SystemError,
+    SystemFull,
+    TooManyConn,
+    MailerError,
+    Speeding,
+    Filtered,
+    Blocked,
+    Rejected,
+    PolicyViolation,
+    SpamDetected,
+    VirusDetected,
+    ContentError,
+    SecurityError,
+    AuthFailure,
+    BadReputation,
+    RequirePtr,
+    NotCompliantRfc,
+    MesgTooBig,
+    ExceedLimit,
+    NoRelaying,
+    SyntaxError,
+    Suppressed,
+    FailedStartTls,
+    Feedback,
+    Vacation,
+    Delivered,
+    OnHold,
+}
+
+const DETAILS: &[(Detail, &str)] = &[
+    (Detail::Undefined, "undefined"),
+    (Detail::UserUnknown, "userunknown"),
+    (Detail::HasMoved, "hasmoved"),
+    (Detail::HostUnknown, "hostunknown"),
+    (Detail::NotAccept, "notaccept"),
+    (Detail::MailboxFull, "mailboxfull"),
+    (Detail::Suspend, "suspend"),
+    (Detail::Expired, "expired"),
+    (Detail::NetworkError, "networkerror"),
+    (Detail::SystemError, "systemerror"),
+    (Detail::SystemFull, "systemfull"),
+    (Detail::TooManyConn, "toomanyconn"),
+    (Detail::MailerError, "mailererror"),
+    (Detail::Speeding, "speeding"),
+    (Detail::Filtered, "filtered"),
+    (Detail::Blocked, "blocked"),
+    (Detail::Rejected, "rejected"),
+    (Detail::PolicyViolation, "policyviolation"),
+    (Detail::SpamDetected, "spamdetected"),
+    (Detail::VirusDetected, "virusdetected"),
+    (Detail::ContentError, "contenterror"),
+    (Detail::SecurityError, "securityerror"),
+    (Detail::AuthFailure, "authfailure"),
+    (Detail::BadReputation, "badreputation"),
+    (Detail::RequirePtr, "requireptr"),
+    (Detail::NotCompliantRfc, "notcompliantrfc"),
+    (Detail::MesgTooBig, "mesgtoobig"),
+    (Detail::ExceedLimit, "exceedlimit"),
+    (Detail::NoRelaying, "norelaying"),
+    (Detail::SyntaxError, "syntaxerror"),
+    (Detail::Suppressed, "suppressed"),
+    (Detail::FailedStartTls, "failedstarttls"),
+    (Detail::Feedback, "feedback"),
+    (Detail::Vacation, "vacation"),
+    (Detail::Delivered, "delivered"),
+    (Detail::OnHold, "onhold"),
+];
+
+impl Detail {
+    pub fn label(self) -> &'static str {
+        DETAILS.iter().find(|(d, _)| *d == self).map_or("undefined", |(_, l)| l)
+    }
+    /// Accepts the label in any case ("userunknown", "UserUnknown").
+    pub fn parse(s: &str) -> Option<Detail> {
+        let s = s.trim();
+        DETAILS.iter().find(|(_, l)| l.eq_ignore_ascii_case(s)).map(|(d, _)| *d)
+    }
+    pub fn all() -> impl Iterator<Item = Detail> {
+        DETAILS.iter().map(|(d, _)| *d)
+    }
+    /// Campaign's type and reason for this detail (the spec's mapping). A rule may override it
+    /// (a permanent disablement is Hard / Account disabled).
+    pub fn campaign(self) -> Qualification {
+        use FailureReason as R;
+        use FailureType as T;
+        match self {
+            Detail::UserUnknown | Detail::HasMoved => Qualification::new(T::Hard, R::UserUnknown),
+            Detail::HostUnknown | Detail::NotAccept => Qualification::new(T::Soft, R::InvalidDomain),
+            Detail::MailboxFull => Qualification::new(T::Soft, R::MailboxFull),
+            Detail::Suspend => Qualification::new(T::Soft, R::AccountDisabled),
+            Detail::Expired
+            | Detail::NetworkError
+            | Detail::SystemError
+            | Detail::SystemFull
+            | Detail::TooManyConn
+            | Detail::MailerError
+            | Detail::Speeding => Qualification::new(T::Soft, R::Unreachable),
+            Detail::Feedback => Qualification::new(T::Hard, R::Refused),
+            Detail::Vacation => Qualification::new(T::Ignored, R::Undefined),
+            Detail::Delivered => Qualification::DELIVERED,
+            Detail::Undefined | Detail::OnHold => Qualification::UNDEFINED,
+            Detail::Filtered
+            | Detail::Blocked
+            | Detail::Rejected
+            | Detail::PolicyViolation
+            | Detail::SpamDetected
+            | Detail::VirusDetected
+            | Detail::ContentError
+            | Detail::SecurityError
+            | Detail::AuthFailure
+            | Detail::BadReputation
+            | Detail::RequirePtr
+            | Detail::NotCompliantRfc
+            | Detail::MesgTooBig
+            | Detail::ExceedLimit
+            | Detail::NoRelaying
+            | Detail::SyntaxError
+            | Detail::Suppressed
+            | Detail::FailedStartTls => Qualification::new(T::Soft, R::Refused),
+        }
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl Serialize for Detail {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip_and_map_as_the_spec_says() {
+        for d in Detail::all() {
+            assert_eq!(Detail::parse(d.label()), Some(d));
+        }
+        assert_eq!(Detail::parse("UserUnknown"), Some(Detail::UserUnknown));
+        assert_eq!(Detail::HasMoved.campaign(), Qualification::new(FailureType::Hard, FailureReason::UserUnknown));
+        assert_eq!(Detail::NotAccept.campaign().reason, Some(FailureReason::InvalidDomain));
+        assert_eq!(Detail::Speeding.campaign().reason, Some(FailureReason::Unreachable));
+        assert_eq!(Detail::Blocked.campaign(), Qualification::new(FailureType::Soft, FailureReason::Refused));
+        assert_eq!(Detail::Vacation.campaign().failure_type, FailureType::Ignored);
+    }
 }

@@ -111,7 +111,7 @@ fn records_of(rules: &RuleSet, analysis: &mut Analysis) -> Vec<Record> {
             index: 1,
             kind: Kind::NotBounce,
             bounce: Bounce::default(),
-            verdict: Verdict { text: String::new(), qualification: Qualification::DELIVERED, rule: String::new() },
+            verdict: Verdict { text: String::new(), qualification: Qualification::DELIVERED, detail: crate::model::Detail::Undefined, rule: String::new() },
         }]
     } else {
         let kind = analysis.kind;

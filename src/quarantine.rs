@@ -236,10 +236,10 @@ pub struct Entry {
     pub delivery_log_id: Option<String>,
 }
 
-const COLUMNS: &str = "address, channel, status, error_count, failure_type, failure_reason, error_text, first_error, \
+pub(crate) const COLUMNS: &str = "address, channel, status, error_count, failure_type, failure_reason, error_text, first_error, \
      last_error, last_modified, qualification_id, event_id, delivery_id, delivery_log_id";
 
-fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
+pub(crate) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
     let reason: Option<i64> = r.get(5)?;
     Ok(Entry {
         address: r.get(0)?,
@@ -309,7 +309,10 @@ struct Pending<'e> {
 /// address stepped by several events counts each).
 pub fn apply_events(conn: &Connection, cfg: &QuarantineConfig, events: &[StoredEvent]) -> Result<usize> {
     let p = Params::from(cfg);
-    let mut order: Vec<&StoredEvent> = events.iter().filter(|e| !e.recipient.trim().is_empty()).collect();
+    // A delay notice says the MTA still tries: it moves nobody toward quarantine unless the
+    // configuration counts delays.
+    let mut order: Vec<&StoredEvent> =
+        events.iter().filter(|e| !e.recipient.trim().is_empty() && (!e.delayed || cfg.count_delays)).collect();
     order.sort_by_key(|e| (e.event_time, e.id));
     // A batch often carries many events for one address (or a few addresses): each entry is
     // read once, stepped through its events in order, and written once at the end.
@@ -444,9 +447,28 @@ pub struct Filter {
 
 /// Entries matching a filter, most recently modified first.
 pub fn list(conn: &Connection, f: &Filter) -> Result<Vec<Entry>> {
-    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM quarantine ORDER BY last_modified DESC, address"))?;
-    let rows = st.query_map([], entry_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows.into_iter().filter(|e| matches(e, f)).collect())
+    // Named addresses and a qualification row are looked up by their index, not by reading the
+    // whole table (a release of a few addresses out of a million entries).
+    let mut rows = if !f.addresses.is_empty() {
+        let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM quarantine WHERE address = ?1"))?;
+        let mut v = Vec::new();
+        for a in &f.addresses {
+            v.extend(st.query_row([a], entry_from_row).optional()?);
+        }
+        v.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.address.cmp(&b.address)));
+        v.dedup_by(|a, b| a.address == b.address);
+        v
+    } else if let Some(q) = f.qualification_id {
+        let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM quarantine WHERE qualification_id = ?1 ORDER BY last_modified DESC, address"))?;
+        let v = st.query_map([q], entry_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        v
+    } else {
+        let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM quarantine ORDER BY last_modified DESC, address"))?;
+        let v = st.query_map([], entry_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        v
+    };
+    rows.retain(|e| matches(e, f));
+    Ok(rows)
 }
 
 fn domain_of(address: &str) -> &str {
@@ -539,21 +561,17 @@ pub struct HistoryLine {
     pub reason: String,
 }
 
+/// A history line from the columns at, old_status, new_status, action, by, reason (in order).
+fn history_line(r: &rusqlite::Row) -> rusqlite::Result<HistoryLine> {
+    Ok(HistoryLine { at: format_time(r.get(0)?), old_status: r.get(1)?, new_status: r.get(2)?, action: r.get(3)?, by: r.get(4)?, reason: r.get(5)? })
+}
+
 pub fn history_of(conn: &Connection, address: &str, cfg: &QuarantineConfig) -> Result<Vec<HistoryLine>> {
     let mut st = conn.prepare(
         "SELECT at, old_status, new_status, action, by, reason FROM quarantine_history WHERE address = ?1 ORDER BY at, id",
     )?;
     let rows = st
-        .query_map([key(address, cfg)], |r| {
-            Ok(HistoryLine {
-                at: format_time(r.get(0)?),
-                old_status: r.get(1)?,
-                new_status: r.get(2)?,
-                action: r.get(3)?,
-                by: r.get(4)?,
-                reason: r.get(5)?,
-            })
-        })?
+        .query_map([key(address, cfg)], history_line)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
@@ -568,20 +586,60 @@ pub struct Audit {
 
 /// Release (status → Valid, counter 0) every non-Valid entry matching the filter. With
 /// `dry_run` nothing is written. Returns the entries that are (or would be) released.
+/// `dry_run` reads only (it works on a read-only database) and returns the entries as they are;
+/// a real release returns them as they are after it.
 pub fn release(conn: &mut Connection, f: &Filter, audit: &Audit, dry_run: bool) -> Result<Vec<Entry>> {
+    if dry_run {
+        let tx = conn.transaction()?;
+        let targets: Vec<Entry> = list(&tx, f)?.into_iter().filter(|e| e.status != QStatus::Valid).collect();
+        tx.rollback()?;
+        return Ok(targets);
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let targets: Vec<Entry> = list(&tx, f)?.into_iter().filter(|e| e.status != QStatus::Valid).collect();
-    if !dry_run {
-        for e in &targets {
-            tx.execute(
-                "UPDATE quarantine SET status = 'Valid', error_count = 0, last_modified = ?2 WHERE address = ?1",
-                params![e.address, audit.now],
-            )?;
-            history(&tx, &e.address, audit.now, Some(e.status), QStatus::Valid, "release", &audit.by, &audit.reason, None)?;
-        }
+    let mut after = Vec::with_capacity(targets.len());
+    for e in &targets {
+        tx.execute(
+            "UPDATE quarantine SET status = 'Valid', error_count = 0, last_modified = ?2 WHERE address = ?1",
+            params![e.address, audit.now],
+        )?;
+        history(&tx, &e.address, audit.now, Some(e.status), QStatus::Valid, "release", &audit.by, &audit.reason, None)?;
+        after.push(tx.query_row(&format!("SELECT {COLUMNS} FROM quarantine WHERE address = ?1"), [&e.address], entry_from_row)?);
     }
     tx.commit()?;
-    Ok(targets)
+    Ok(after)
+}
+
+/// What set an entry's current status: the last change into it (an event, a release, an
+/// import, a time rule), and the bounce when an event did it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCause {
+    pub change: HistoryLine,
+    pub bounce: Option<BounceLine>,
+}
+
+pub fn status_cause(conn: &Connection, address: &str, cfg: &QuarantineConfig) -> Result<Option<StatusCause>> {
+    let k = key(address, cfg);
+    let row = conn
+        .query_row(
+            "SELECT h.at, h.old_status, h.new_status, h.action, h.by, h.reason, h.event_id FROM quarantine_history h
+             JOIN quarantine q ON q.address = h.address AND q.status = h.new_status
+             WHERE h.address = ?1 ORDER BY h.at DESC, h.id DESC LIMIT 1",
+            [&k],
+            |r| {
+                Ok((
+                    history_line(r)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((change, event)) = row else { return Ok(None) };
+    let bounce = match event {
+        Some(id) => bounces(conn, address, cfg)?.into_iter().find(|b| b.event_id == id),
+        None => None,
+    };
+    Ok(Some(StatusCause { change, bounce }))
 }
 
 /// Add addresses as Denylisted (import from a list). Returns (added or changed, already denylisted).
@@ -614,29 +672,62 @@ pub fn import_denylist(conn: &mut Connection, cfg: &QuarantineConfig, addresses:
     Ok((changed, same))
 }
 
-/// Read an address list: one address per line or CSV whose first column is the address;
-/// blank lines, `#` comments and a header line ("address", "email", "phone") are skipped.
+/// An email address (`local@domain.tld`) or an E.164 phone number (`+` and 8 to 15 digits).
+pub fn is_address_or_phone(s: &str) -> bool {
+    if let Some(digits) = s.strip_prefix('+') {
+        return (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+    }
+    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '@' | '"'));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic) || tld.starts_with("xn--"));
+    local_ok && domain_ok
+}
+
+/// Column names that hold the address in a list with a header line.
+const ADDRESS_COLUMNS: &[&str] = &["address", "email", "e-mail", "mail", "email_address", "phone", "mobile", "recipient"];
+
+/// Read an address list: one address per line, or CSV (`,`, `;` or tab). Blank lines and `#`
+/// comments are skipped. The first line is a header when it names a column `address`,
+/// `email`, `phone`… and holds no address: that column is read (else the first).
+/// Every value must be an email address or an E.164 phone number: the first that is not is an
+/// error naming its line, and nothing is returned.
 pub fn read_address_list(text: &str) -> std::result::Result<Vec<String>, StoreError> {
     let mut out = Vec::new();
-    let mut first_line = true;
+    let mut column: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim().trim_start_matches('\u{feff}');
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let first = line.split([',', ';', '\t']).next().unwrap_or("").trim().trim_matches('"').trim();
-        let header = first_line && matches!(first.to_ascii_lowercase().as_str(), "address" | "email" | "phone" | "recipient");
-        first_line = false;
-        if header {
-            continue;
+        let cells: Vec<&str> = line.split([',', ';', '\t']).map(|c| c.trim().trim_matches('"').trim()).collect();
+        let col = match column {
+            Some(c) => c,
+            None => {
+                let named = cells.iter().position(|c| ADDRESS_COLUMNS.contains(&c.to_ascii_lowercase().as_str()));
+                let header = named.filter(|_| !cells.iter().any(|c| is_address_or_phone(c)));
+                column = Some(header.unwrap_or(0));
+                if header.is_some() {
+                    continue;
+                }
+                0
+            }
+        };
+        let value = cells.get(col).copied().unwrap_or("");
+        if !is_address_or_phone(value) {
+            return Err(StoreError::Invalid(format!(
+                "line {}: not an email address or E.164 phone number (+ and 8 to 15 digits): {value:?}",
+                i + 1
+            )));
         }
-        if first.is_empty() {
-            continue;
-        }
-        if first.chars().any(char::is_whitespace) {
-            return Err(StoreError::Invalid(format!("line {}: not an address: {first:?}", i + 1)));
-        }
-        out.push(first.to_string());
+        out.push(value.to_string());
     }
     Ok(out)
 }
@@ -736,6 +827,14 @@ mod tests {
         let l = read_address_list("# c\naddress,name\n\nA@Example.com,x\n\"b@example.com\";y\n+33612345678\n").unwrap();
         assert_eq!(l, vec!["A@Example.com", "b@example.com", "+33612345678"]);
         assert!(read_address_list("not an address\n").is_err());
+        // A header naming the column; the values of other columns are never taken.
+        let l = read_address_list("id,email,date\n1,a@example.com,2026-01-01\n2,+33612345678,x\n").unwrap();
+        assert_eq!(l, vec!["a@example.com", "+33612345678"]);
+        for junk in ["1\n", "id\n", "word\n", "a@b\n", "+12\n", "a@example.com\nx@y\n", "x@exa mple.com\n"] {
+            assert!(read_address_list(junk).is_err(), "{junk:?}");
+        }
+        let e = read_address_list("address\nok@example.com\n2\n").unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
         assert_eq!(key(" A@Example.COM ", &QuarantineConfig::default()), "a@example.com");
     }
 }

@@ -13,6 +13,13 @@ pub struct TypeReason {
     pub count: i64,
 }
 
+/// Bounces by fine-grained reason (Sisimai's vocabulary).
+#[derive(Debug, Clone, Serialize)]
+pub struct DetailCount {
+    pub detail: String,
+    pub count: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusCount {
     pub status: String,
@@ -40,6 +47,7 @@ pub struct Report {
     /// Unix seconds of `--since`, if given (event time).
     pub since: Option<String>,
     pub bounces: Vec<TypeReason>,
+    pub details: Vec<DetailCount>,
     pub quarantine: Vec<StatusCount>,
     pub domains: Vec<DomainFailures>,
     pub to_qualify: Vec<ToQualify>,
@@ -64,6 +72,12 @@ pub fn build(conn: &Connection, since: Option<i64>, top: usize) -> Result<Report
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = conn.prepare(
+        "SELECT detail, COUNT(*) FROM bounce_event WHERE event_time >= ?1 AND detail != ''
+         GROUP BY detail ORDER BY COUNT(*) DESC, detail",
+    )?;
+    let details =
+        st.query_map([since_v], |r| Ok(DetailCount { detail: r.get(0)?, count: r.get(1)? }))?.collect::<rusqlite::Result<Vec<_>>>()?;
     let mut st = conn.prepare(
         "SELECT status, COUNT(*) FROM quarantine GROUP BY status
          ORDER BY CASE status WHEN 'Valid' THEN 0 WHEN 'With errors' THEN 1 WHEN 'Quarantine' THEN 2 ELSE 3 END",
@@ -90,5 +104,5 @@ pub fn build(conn: &Connection, since: Option<i64>, top: usize) -> Result<Report
             Ok(ToQualify { id: r.get(0)?, channel: r.get(1)?, occurrences: r.get(2)?, text: r.get(3)? })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Report { since: since.map(crate::store::format_time), bounces, quarantine, domains, to_qualify })
+    Ok(Report { since: since.map(crate::store::format_time), bounces, details, quarantine, domains, to_qualify })
 }

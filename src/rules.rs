@@ -12,7 +12,7 @@
 //! one Aho-Corasick pass over the diagnostic finds the literals every match of a rule must
 //! contain ([`Prefilter`]), and a rule none of whose literals occurs is skipped.
 
-use crate::model::{FailureReason, FailureType, Qualification};
+use crate::model::{Bounce, Detail, FailureReason, FailureType, Qualification};
 use regex::bytes::{RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 use regex::Regex;
@@ -20,8 +20,23 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The default rules shipped with inmail, embedded so the binary works from anywhere.
-pub const DEFAULT_RULES: &[(&str, &str)] = &[("rules/default.toml", include_str!("../rules/default.toml"))];
+/// The rules shipped with inmail, embedded so the binary works from anywhere, in the order they
+/// are tried: provider code tables (each scoped to its provider or dialect), the generic text
+/// rules, then the RFC 3463 / RFC 7372 status table and the reply-code table.
+pub const DEFAULT_RULES: &[(&str, &str)] = &[
+    ("rules/providers/microsoft.toml", include_str!("../rules/providers/microsoft.toml")),
+    ("rules/providers/google.toml", include_str!("../rules/providers/google.toml")),
+    ("rules/providers/yahoo.toml", include_str!("../rules/providers/yahoo.toml")),
+    ("rules/providers/orange.toml", include_str!("../rules/providers/orange.toml")),
+    ("rules/providers/facebook.toml", include_str!("../rules/providers/facebook.toml")),
+    ("rules/providers/spectrum.toml", include_str!("../rules/providers/spectrum.toml")),
+    ("rules/providers/kddi.toml", include_str!("../rules/providers/kddi.toml")),
+    ("rules/providers/others.toml", include_str!("../rules/providers/others.toml")),
+    ("rules/dialects/local-delivery.toml", include_str!("../rules/dialects/local-delivery.toml")),
+    ("rules/dialects/relays.toml", include_str!("../rules/dialects/relays.toml")),
+    ("rules/default.toml", include_str!("../rules/default.toml")),
+    ("rules/status.toml", include_str!("../rules/status.toml")),
+];
 
 /// Hard bound on one rule's compiled automaton, so a user rule cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 64 << 20;
@@ -33,6 +48,23 @@ struct RuleFile {
     rules: Vec<RawRule>,
 }
 
+/// A list of allowed values, written as one string or an array.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
@@ -40,14 +72,177 @@ struct RawRule {
     /// Regex over the raw diagnostic (case-insensitive unless the pattern says otherwise).
     #[serde(default, rename = "match")]
     pattern: Option<String>,
-    /// Optional regex that the enhanced status code must also match ("^5\\.1\\.").
+    /// Regex the diagnostic must *not* match (the rule steps aside when it does).
+    #[serde(default)]
+    not_match: Option<String>,
+    /// Regex that the enhanced status code must match ("^5\\.1\\.").
     #[serde(default)]
     status: Option<String>,
-    #[serde(rename = "type")]
-    failure_type: String,
-    reason: String,
+    /// Regex that the enhanced status code must not match.
+    #[serde(default)]
+    not_status: Option<String>,
+    /// Regex over the SMTP reply code ("^55[0-4]$").
+    #[serde(default)]
+    reply_code: Option<String>,
+    /// SMTP commands the failure must have answered (RCPT, MAIL, DATA, HELO, CONN; `none`
+    /// when the bounce does not tell).
+    #[serde(default)]
+    command: Option<OneOrMany>,
+    /// DSN actions (failed, delayed…; `none` for a bounce without one).
+    #[serde(default)]
+    action: Option<OneOrMany>,
+    /// MTA dialects that wrote the bounce (`postfix`, `kddi`…).
+    #[serde(default)]
+    dialect: Option<OneOrMany>,
+    /// Receiving providers the failure came from (`microsoft`, `google`…).
+    #[serde(default)]
+    provider: Option<OneOrMany>,
+    /// Regex over the recipient's domain.
+    #[serde(default)]
+    domain: Option<String>,
+    /// Regex over the remote MTA's name.
+    #[serde(default)]
+    remote_mta: Option<String>,
+    /// Fine-grained reason (Sisimai's vocabulary); type and reason follow from it unless given.
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default, rename = "type")]
+    failure_type: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    /// Diagnostics this very rule must decide (`rules check`).
+    #[serde(default)]
+    examples: Vec<RawExample>,
+    /// Diagnostics this rule must not match.
+    #[serde(default)]
+    not_examples: Vec<RawExample>,
+}
+
+/// An example: a diagnostic alone (its status, reply code and command are read from it, the
+/// rule's own scope fills dialect and provider), or a table naming the evidence.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+enum RawExample {
+    Text(String),
+    Full(ExampleFields),
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct ExampleFields {
+    text: String,
+    status: Option<String>,
+    reply_code: Option<String>,
+    command: Option<String>,
+    action: Option<String>,
+    dialect: Option<String>,
+    provider: Option<String>,
+    domain: Option<String>,
+    remote_mta: Option<String>,
+}
+
+/// What the rules read of one record: the diagnostic and the evidence around it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    pub diagnostic: &'a str,
+    pub status: &'a str,
+    pub reply_code: &'a str,
+    /// RCPT, MAIL, DATA, HELO, CONN or "".
+    pub command: &'a str,
+    pub action: &'a str,
+    pub dialect: &'a str,
+    pub provider: &'a str,
+    /// The recipient's domain, lower case.
+    pub domain: &'a str,
+    pub remote_mta: &'a str,
+}
+
+impl<'a> Evidence<'a> {
+    pub fn of(b: &'a Bounce) -> Evidence<'a> {
+        Evidence {
+            diagnostic: &b.diagnostic,
+            status: &b.status,
+            reply_code: &b.reply_code,
+            command: &b.smtp_command,
+            action: &b.action,
+            dialect: &b.dialect,
+            provider: &b.provider,
+            domain: b.recipient.rsplit_once('@').map_or("", |(_, d)| d),
+            remote_mta: &b.remote_mta,
+        }
+    }
+}
+
+/// An example owned, with its evidence filled in.
+#[derive(Debug, Clone, Default)]
+pub struct Example {
+    pub text: String,
+    pub status: String,
+    pub reply_code: String,
+    pub command: String,
+    pub action: String,
+    pub dialect: String,
+    pub provider: String,
+    pub domain: String,
+    pub remote_mta: String,
+}
+
+impl Example {
+    pub fn evidence(&self) -> Evidence<'_> {
+        Evidence {
+            diagnostic: &self.text,
+            status: &self.status,
+            reply_code: &self.reply_code,
+            command: &self.command,
+            action: &self.action,
+            dialect: &self.dialect,
+            provider: &self.provider,
+            domain: &self.domain,
+            remote_mta: &self.remote_mta,
+        }
+    }
+}
+
+/// The evidence conditions of a rule besides its text pattern. Each is optional; all given
+/// must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    pub not_match: Option<regex_automata::meta::Regex>,
+    pub status: Option<Regex>,
+    pub not_status: Option<Regex>,
+    pub reply_code: Option<Regex>,
+    pub command: Option<Vec<String>>,
+    pub action: Option<Vec<String>>,
+    pub dialect: Option<Vec<String>>,
+    pub provider: Option<Vec<String>>,
+    pub domain: Option<Regex>,
+    pub remote_mta: Option<Regex>,
+}
+
+/// `none` in a list stands for an empty value (the bounce did not tell).
+fn listed(list: &Option<Vec<String>>, value: &str) -> bool {
+    list.as_ref().is_none_or(|l| l.iter().any(|x| x.eq_ignore_ascii_case(value) || (value.is_empty() && x == "none")))
+}
+
+impl Conditions {
+    fn hold(&self, e: &Evidence, lower: &str) -> bool {
+        listed(&self.command, e.command)
+            && listed(&self.action, e.action)
+            && listed(&self.dialect, e.dialect)
+            && listed(&self.provider, e.provider)
+            && self.status.as_ref().is_none_or(|r| r.is_match(e.status))
+            && self.not_status.as_ref().is_none_or(|r| !r.is_match(e.status))
+            && self.reply_code.as_ref().is_none_or(|r| r.is_match(e.reply_code))
+            && self.domain.as_ref().is_none_or(|r| r.is_match(e.domain))
+            && self.remote_mta.as_ref().is_none_or(|r| r.is_match(e.remote_mta))
+            && self.not_match.as_ref().is_none_or(|r| !r.is_match(lower.as_bytes()))
+    }
+    /// Scoped to a provider, a dialect or a recipient domain: a provider file's rules must be.
+    fn scoped(&self) -> bool {
+        self.provider.is_some() || self.dialect.is_some() || self.domain.is_some() || self.remote_mta.is_some()
+    }
 }
 
 /// One compiled rule.
@@ -63,17 +258,26 @@ pub struct Rule {
     /// Literals one of which occurs in any text the rule matches (in the text it is matched
     /// against: lower-cased when `folded`), or None when no such short list exists.
     needles: Option<Vec<Vec<u8>>>,
-    pub status: Option<Regex>,
+    pub conditions: Conditions,
     pub qualification: Qualification,
+    pub detail: Detail,
     pub description: Option<String>,
+    pub examples: Vec<Example>,
+    pub not_examples: Vec<Example>,
+    /// The top-level alternatives of the user's `match` pattern, as written.
+    pub alternatives: Vec<String>,
 }
 
 impl Rule {
-    /// Whether the text pattern matches `diagnostic` (`lower` is it in ASCII lower case, what a
-    /// folded matcher reads) and the status filter matches `status`.
-    fn matches(&self, diagnostic: &str, lower: &str, status: &str) -> bool {
-        let text = if self.folded { lower.as_bytes() } else { diagnostic.as_bytes() };
-        self.matcher.is_match(text) && self.status.as_ref().is_none_or(|s| s.is_match(status))
+    /// Whether the text pattern matches the diagnostic (`lower` is it in ASCII lower case, what
+    /// a folded matcher reads) and every evidence condition holds.
+    fn matches(&self, e: &Evidence, lower: &str) -> bool {
+        let text = if self.folded { lower.as_bytes() } else { e.diagnostic.as_bytes() };
+        self.conditions.hold(e, lower) && self.matcher.is_match(text)
+    }
+    /// The status filter, for callers that show it.
+    pub fn status_filter(&self) -> Option<&Regex> {
+        self.conditions.status.as_ref()
     }
 }
 
@@ -105,11 +309,14 @@ pub struct RuleSet {
     set: OnceLock<RegexSet>,
 }
 
-/// Where a qualification came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleMatch<'a> {
-    pub name: &'a str,
-    pub qualification: Qualification,
+/// What `rules check` finds beyond compile errors.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    /// Examples not decided by their own rule, not-examples matched, duplicate names.
+    pub errors: Vec<RuleError>,
+    /// Rules without examples, alternatives no example exercises.
+    pub warnings: Vec<RuleError>,
+    pub examples: usize,
 }
 
 impl RuleSet {
@@ -165,31 +372,28 @@ impl RuleSet {
         &self.rules
     }
 
-    /// First rule whose text pattern and status filter both match.
-    pub fn find(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
-        let lower = diagnostic.to_ascii_lowercase();
-        let candidates = self.prefilter.candidates(diagnostic.as_bytes(), lower.as_bytes());
-        self.rules.iter().zip(candidates).find_map(|(r, candidate)| (candidate && r.matches(diagnostic, &lower, status)).then_some(r))
+    /// First rule whose text pattern and conditions all hold.
+    pub fn find(&self, e: &Evidence) -> Option<&Rule> {
+        let lower = e.diagnostic.to_ascii_lowercase();
+        let candidates = self.prefilter.candidates(e.diagnostic.as_bytes(), lower.as_bytes());
+        self.rules.iter().zip(candidates).find_map(|(r, candidate)| (candidate && r.matches(e, &lower)).then_some(r))
     }
 
     /// `find` without the prefilter: every rule tried in order (the reference for tests).
     #[cfg(test)]
-    fn find_slow(&self, diagnostic: &str, status: &str) -> Option<&Rule> {
-        let lower = diagnostic.to_ascii_lowercase();
-        self.rules.iter().find(|r| r.matches(diagnostic, &lower, status))
+    fn find_slow(&self, e: &Evidence) -> Option<&Rule> {
+        let lower = e.diagnostic.to_ascii_lowercase();
+        self.rules.iter().find(|r| r.matches(e, &lower))
     }
 
-    /// Every rule whose text pattern and status filter match, in order (one pass of the set
-    /// over the text).
-    pub fn all_matches(&self, diagnostic: &str, status: &str) -> Vec<&Rule> {
+    /// Every rule whose text pattern and conditions hold, in order (one pass of the set over
+    /// the text).
+    pub fn all_matches(&self, e: &Evidence) -> Vec<&Rule> {
         let set = self.set.get_or_init(|| {
             set_builder(self.rules.iter().map(|r| r.pattern.as_str())).build().expect("rules compiled one by one compile as a set")
         });
-        set.matches(diagnostic.as_bytes())
-            .iter()
-            .map(|i| &self.rules[i])
-            .filter(|r| r.status.as_ref().is_none_or(|s| s.is_match(status)))
-            .collect()
+        let lower = e.diagnostic.to_ascii_lowercase();
+        set.matches(e.diagnostic.as_bytes()).iter().map(|i| &self.rules[i]).filter(|r| r.conditions.hold(e, &lower)).collect()
     }
 
     /// Build the whole set now: proves the list compiles as one within the size limits.
@@ -201,69 +405,115 @@ impl RuleSet {
             })
             .map_err(|e| RuleError { file: "(all rules)".into(), rule: None, message: e.to_string() })
     }
+
+    /// Every example must be decided by its own rule, no not-example may match its rule, names
+    /// are unique within a file; rules without examples and alternatives that no example of
+    /// the rule exercises are listed as warnings (an alternative nothing exercises is either
+    /// dead or shadowed by an earlier rule).
+    pub fn check(&self) -> CheckReport {
+        let mut report = CheckReport::default();
+        let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+        for r in &self.rules {
+            let err = |message: String| RuleError { file: r.file.clone(), rule: Some(r.name.clone()), message };
+            if seen.insert((r.file.as_str(), r.name.as_str()), 1).is_some() {
+                report.errors.push(err("duplicate rule name in this file".into()));
+            }
+            for ex in &r.examples {
+                report.examples += 1;
+                match self.find(&ex.evidence()) {
+                    Some(d) if std::ptr::eq(d, r) => {}
+                    Some(d) => report.errors.push(err(format!("example {:?} is decided by earlier rule {:?} ({})", ex.text, d.name, d.file))),
+                    None => report.errors.push(err(format!("example {:?} does not match this rule", ex.text))),
+                }
+            }
+            for ex in &r.not_examples {
+                let e = ex.evidence();
+                if r.matches(&e, &e.diagnostic.to_ascii_lowercase()) {
+                    report.errors.push(err(format!("not-example {:?} matches this rule", ex.text)));
+                }
+            }
+            if r.examples.is_empty() {
+                report.warnings.push(err("no examples".into()));
+                continue;
+            }
+            if r.alternatives.len() > 1 {
+                for alt in &r.alternatives {
+                    let Ok((m, _, _)) = compile_matcher(&format!("(?i){alt}")) else { continue };
+                    let hit = r.examples.iter().any(|ex| m.is_match(ex.text.to_ascii_lowercase().as_bytes()) || m.is_match(ex.text.as_bytes()));
+                    if !hit {
+                        report.warnings.push(err(format!("alternative {alt:?}: no example exercises it (dead, or shadowed by an earlier rule)")));
+                    }
+                }
+            }
+        }
+        report
+    }
+}
+
+/// The top-level alternatives of a pattern, as written (split at `|` outside groups and
+/// classes).
+fn top_alternatives(p: &str) -> Vec<String> {
+    let (mut out, mut depth, mut class, mut esc, mut start) = (Vec::new(), 0i32, false, false, 0);
+    for (i, c) in p.char_indices() {
+        if esc {
+            esc = false;
+            continue;
+        }
+        match c {
+            '\\' => esc = true,
+            '[' if !class => class = true,
+            ']' if class => class = false,
+            '(' if !class => depth += 1,
+            ')' if !class => depth -= 1,
+            '|' if !class && depth == 0 => {
+                out.push(p[start..i].to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(p[start..].to_string());
+    out
 }
 
 fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
     let parsed: RuleFile = toml::from_str(text)
         .map_err(|e| vec![RuleError { file: file.into(), rule: None, message: e.to_string().trim_end().to_string() }])?;
     let mut errors = Vec::new();
-    let mut rules = Vec::new();
     let mut checked = Vec::new();
     for raw in parsed.rules {
         let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
-        let failure_type = match raw.failure_type.parse::<FailureType>() {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(err(e));
-                continue;
+        match qualification_of(&raw) {
+            Ok((q, d)) => {
+                // Rules read like prose from mail servers: match case-insensitively by default.
+                let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
+                checked.push((raw, pattern, q, d));
             }
-        };
-        let reason = if failure_type == FailureType::None {
-            None
-        } else {
-            match FailureReason::parse(&raw.reason) {
-                Some(r) => Some(r),
-                None => {
-                    errors.push(err(format!("unknown reason {:?}", raw.reason)));
-                    continue;
-                }
-            }
-        };
-        // Rules read like prose from mail servers: match case-insensitively by default.
-        let pattern = format!("(?i){}", raw.pattern.as_deref().unwrap_or(""));
-        checked.push((raw, pattern, Qualification { failure_type, reason }));
+            Err(e) => errors.push(err(e)),
+        }
     }
     // Building the automata is most of the start-up time of every command: the rules are
     // built on all cores, and kept (with their errors) in file order.
     use rayon::prelude::*;
     let built: Vec<Result<Rule, RuleError>> = checked
         .into_par_iter()
-        .map(|(raw, pattern, qualification)| {
-            let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
-            // A syntax error names its position in the operator's pattern; the build then catches
-            // size limits.
-            let (matcher, folded, needles) = compile_matcher(&pattern).map_err(|e| {
-                err(format!(
-                    "bad `match` regex: {}",
-                    match e {
-                        MatcherError::Syntax(e) => position_hint(&e, 4),
-                        MatcherError::Build(e) => e,
-                    }
-                ))
-            })?;
-            let status = raw
-                .status
-                .as_deref()
-                .map(Regex::new)
-                .transpose()
-                .map_err(|e| err(format!("bad `status` regex: {}", position_hint(&e, 0))))?;
-            Ok(Rule { matcher, folded, needles, name: raw.name, file: file.into(), pattern, status, qualification, description: raw.description })
-        })
+        .map(|(raw, pattern, qualification, detail)| build_rule(file, raw, pattern, qualification, detail))
         .collect();
+    let mut rules = Vec::new();
     for r in built {
         match r {
             Ok(rule) => rules.push(rule),
             Err(e) => errors.push(e),
+        }
+    }
+    // A provider's table lives in its own file and must not leak onto every bounce.
+    if file.contains("providers/") || file.contains("dialects/") {
+        for r in rules.iter().filter(|r| !r.conditions.scoped()) {
+            errors.push(RuleError {
+                file: file.into(),
+                rule: Some(r.name.clone()),
+                message: "a provider or dialect rule must be scoped (provider, dialect, domain or remote_mta)".into(),
+            });
         }
     }
     if errors.is_empty() {
@@ -271,6 +521,123 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Rule>, Vec<RuleError>> {
     } else {
         Err(errors)
     }
+}
+
+/// Type, reason and detail of a rule: the detail's Campaign mapping, overridden by an explicit
+/// type and reason; or type and reason alone (detail undefined).
+fn qualification_of(raw: &RawRule) -> Result<(Qualification, Detail), String> {
+    let detail = match raw.detail.as_deref() {
+        Some(d) => Some(Detail::parse(d).ok_or_else(|| {
+            format!("unknown detail {d:?} (expected one of: {})", Detail::all().map(|d| d.label()).collect::<Vec<_>>().join(", "))
+        })?),
+        None => None,
+    };
+    let failure_type = raw.failure_type.as_deref().map(str::parse::<FailureType>).transpose()?;
+    let reason = match raw.reason.as_deref() {
+        Some(r) => Some(FailureReason::parse(r).ok_or_else(|| {
+            format!("unknown reason {r:?} (expected one of: {})", FailureReason::all().map(|r| r.label()).collect::<Vec<_>>().join(", "))
+        })?),
+        None => None,
+    };
+    let base = detail.map(Detail::campaign);
+    let q = match (failure_type, reason, base) {
+        (Some(FailureType::None), _, _) => Qualification::DELIVERED,
+        (Some(t), Some(r), _) => Qualification::new(t, r),
+        (Some(t), None, Some(b)) => Qualification { failure_type: t, reason: b.reason },
+        (None, Some(r), Some(b)) => Qualification { failure_type: b.failure_type, reason: Some(r) },
+        (None, None, Some(b)) => b,
+        _ => return Err("give `detail`, or both `type` and `reason`".into()),
+    };
+    Ok((q, detail.unwrap_or(Detail::Undefined)))
+}
+
+fn build_rule(file: &str, raw: RawRule, pattern: String, qualification: Qualification, detail: Detail) -> Result<Rule, RuleError> {
+    let err = |message: String| RuleError { file: file.into(), rule: Some(raw.name.clone()), message };
+    // A syntax error names its position in the operator's pattern; the build then catches
+    // size limits.
+    let bad = |what: &str, e: MatcherError| {
+        err(format!(
+            "bad `{what}` regex: {}",
+            match e {
+                MatcherError::Syntax(e) => position_hint(&e, 4),
+                MatcherError::Build(e) => e,
+            }
+        ))
+    };
+    let (matcher, folded, needles) = compile_matcher(&pattern).map_err(|e| bad("match", e))?;
+    let plain = |what: &str, p: &Option<String>| {
+        p.as_deref().map(Regex::new).transpose().map_err(|e| err(format!("bad `{what}` regex: {}", position_hint(&e, 0))))
+    };
+    let upper = |l: Option<OneOrMany>| l.map(|l| l.into_vec().into_iter().map(|x| if x == "none" { x } else { x.to_ascii_uppercase() }).collect());
+    let lower = |l: Option<OneOrMany>| l.map(|l| l.into_vec().into_iter().map(|x| x.to_ascii_lowercase()).collect::<Vec<_>>());
+    let not_match = match &raw.not_match {
+        Some(p) => Some(compile_folded(p).map_err(|e| bad("not_match", e))?),
+        None => None,
+    };
+    let conditions = Conditions {
+        not_match,
+        status: plain("status", &raw.status)?,
+        not_status: plain("not_status", &raw.not_status)?,
+        reply_code: plain("reply_code", &raw.reply_code)?,
+        command: upper(raw.command.clone()),
+        action: lower(raw.action.clone()),
+        dialect: lower(raw.dialect.clone()),
+        provider: lower(raw.provider.clone()),
+        domain: plain("domain", &raw.domain.as_ref().map(|d| format!("(?i){d}")))?,
+        remote_mta: plain("remote_mta", &raw.remote_mta.as_ref().map(|d| format!("(?i){d}")))?,
+    };
+    let examples = raw.examples.iter().map(|x| example(x, &conditions)).collect();
+    let not_examples = raw.not_examples.iter().map(|x| example(x, &conditions)).collect();
+    let alternatives = top_alternatives(raw.pattern.as_deref().unwrap_or(""));
+    Ok(Rule {
+        matcher,
+        folded,
+        needles,
+        name: raw.name,
+        file: file.into(),
+        pattern,
+        conditions,
+        qualification,
+        detail,
+        description: raw.description,
+        examples,
+        not_examples,
+        alternatives,
+    })
+}
+
+/// An example's evidence: what it names, else what its text shows (status, reply code, SMTP
+/// command), else the first value of the rule's own scope (dialect, provider, command…).
+fn example(x: &RawExample, c: &Conditions) -> Example {
+    let f = match x {
+        RawExample::Text(t) => ExampleFields { text: t.clone(), ..Default::default() },
+        RawExample::Full(f) => f.clone(),
+    };
+    let first = |l: &Option<Vec<String>>| l.as_ref().and_then(|l| l.first()).filter(|x| *x != "none").cloned().unwrap_or_default();
+    let text = f.text;
+    Example {
+        status: f.status.unwrap_or_else(|| crate::status::find_status(&text).unwrap_or("").to_string()),
+        reply_code: f.reply_code.unwrap_or_else(|| crate::status::find_reply_code(&text).unwrap_or("").to_string()),
+        command: f.command.map(|c| c.to_ascii_uppercase()).unwrap_or_else(|| {
+            let found = crate::extract::smtp::command(&text);
+            if found.is_empty() { first(&c.command) } else { found.to_string() }
+        }),
+        action: f.action.unwrap_or_else(|| first(&c.action)),
+        dialect: f.dialect.unwrap_or_else(|| first(&c.dialect)),
+        provider: f.provider.unwrap_or_else(|| first(&c.provider)),
+        domain: f.domain.unwrap_or_default(),
+        remote_mta: f.remote_mta.unwrap_or_default(),
+        text,
+    }
+}
+
+/// A case-insensitive pattern compiled for lower-cased text (as `match` is).
+fn compile_folded(p: &str) -> Result<regex_automata::meta::Regex, MatcherError> {
+    let (re, folded, _) = compile_matcher(&format!("(?i){p}"))?;
+    if !folded {
+        return Err(MatcherError::Build("`not_match` must be case-insensitive throughout".into()));
+    }
+    Ok(re)
 }
 
 /// A compiled rule text: the matcher, whether it reads lower-cased text, its needles.
@@ -514,7 +881,7 @@ fn matcher_builder(pattern: &str) -> regex::bytes::RegexBuilder {
         let mut hits = 0;
         for s in &samples {
             for status in ["", "5.1.1", "4.2.2"] {
-                let (fast, slow) = (rs.find(s, status), rs.find_slow(s, status));
+                let (fast, slow) = (rs.find(&ev(s, status)), rs.find_slow(&ev(s, status)));
                 assert_eq!(fast.map(|r| &r.name), slow.map(|r| &r.name), "on {s:?} / {status}");
                 hits += slow.is_some() as usize;
             }
@@ -548,8 +915,12 @@ type = "Hard"
 reason = "User unknown"
 "#)
         .unwrap();
-        assert!(rs.find("550 USER gone", "").is_some());
-        assert!(rs.find("550 user gone", "").is_none());
+        assert!(rs.find(&ev("550 USER gone", "")).is_some());
+        assert!(rs.find(&ev("550 user gone", "")).is_none());
+    }
+
+    pub(super) fn ev<'a>(diagnostic: &'a str, status: &'a str) -> Evidence<'a> {
+        Evidence { diagnostic, status, ..Default::default() }
     }
 
     fn set(toml: &str) -> Result<RuleSet, Vec<RuleError>> {
@@ -577,13 +948,13 @@ type = "Soft"
 reason = "Refused"
 "#)
         .unwrap();
-        assert_eq!(rs.find("552 Mailbox is FULL, user unknown", "5.1.1").unwrap().name, "full");
-        assert_eq!(rs.find("550 user unknown", "5.1.1").unwrap().name, "unknown-511");
-        assert_eq!(rs.find("550 user unknown", "5.7.1").unwrap().name, "anything-unknown");
-        assert!(rs.find("all good", "").is_none());
-        let all: Vec<&str> = rs.all_matches("552 Mailbox is FULL, user unknown", "5.1.1").iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(rs.find(&ev("552 Mailbox is FULL, user unknown", "5.1.1")).unwrap().name, "full");
+        assert_eq!(rs.find(&ev("550 user unknown", "5.1.1")).unwrap().name, "unknown-511");
+        assert_eq!(rs.find(&ev("550 user unknown", "5.7.1")).unwrap().name, "anything-unknown");
+        assert!(rs.find(&ev("all good", "")).is_none());
+        let all: Vec<&str> = rs.all_matches(&ev("552 Mailbox is FULL, user unknown", "5.1.1")).iter().map(|r| r.name.as_str()).collect();
         assert_eq!(all, vec!["full", "unknown-511", "anything-unknown"]);
-        let all: Vec<&str> = rs.all_matches("550 user unknown", "5.7.1").iter().map(|r| r.name.as_str()).collect();
+        let all: Vec<&str> = rs.all_matches(&ev("550 user unknown", "5.7.1")).iter().map(|r| r.name.as_str()).collect();
         assert_eq!(all, vec!["anything-unknown"]);
     }
 
@@ -613,6 +984,7 @@ reason = "Refused"
 
 #[cfg(test)]
 mod unicode_tests {
+    use super::tests::ev;
     use super::*;
 
     #[test]
@@ -622,8 +994,56 @@ mod unicode_tests {
             "[[rule]]\nname = \"fr\"\nmatch = 'boîte pleine|\\bfull\\b'\ntype = \"Soft\"\nreason = \"Mailbox full\"\n".into(),
         )])
         .unwrap();
-        assert!(rs.find("550 Boîte pleine", "").is_some());
-        assert!(rs.find("日本語 mailbox full です", "").is_some());
-        assert!(rs.find("mailbox fullness", "").is_none());
+        assert!(rs.find(&ev("550 Boîte pleine", "")).is_some());
+        assert!(rs.find(&ev("日本語 mailbox full です", "")).is_some());
+        assert!(rs.find(&ev("mailbox fullness", "")).is_none());
+    }
+}
+
+#[cfg(test)]
+mod shipped_rules_tests {
+    use super::*;
+
+    /// Every shipped example is decided by its own rule and no not-example matches its rule.
+    #[test]
+    fn shipped_rules_pass_their_own_examples() {
+        let rs = RuleSet::load(None).unwrap();
+        let report = rs.check();
+        assert!(report.errors.is_empty(), "{} errors:\n{}", report.errors.len(), report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"));
+        assert!(report.examples > 300, "{} examples", report.examples);
+    }
+
+    #[test]
+    fn check_reports_an_example_decided_elsewhere() {
+        let rs = RuleSet::compile(&[(
+            "t.toml".into(),
+            "[[rule]]\nname = \"a\"\nmatch = 'unknown'\ndetail = \"userunknown\"\n[[rule]]\nname = \"b\"\nmatch = 'user unknown|gone'\ndetail = \"filtered\"\nexamples = [\"550 user unknown\"]\nnot_examples = [\"550 gone away\"]\n".into(),
+        )])
+        .unwrap();
+        let r = rs.check();
+        let errs: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+        assert!(errs.iter().any(|e| e.contains("decided by earlier rule \"a\"")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.contains("not-example \"550 gone away\" matches")), "{errs:?}");
+        assert!(r.warnings.iter().any(|w| w.message.contains("\"gone\"")), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn evidence_conditions_scope_a_rule() {
+        let rs = RuleSet::compile(&[(
+            "t.toml".into(),
+            "[[rule]]\nname = \"p\"\nmatch = 'access denied'\nstatus = '^5\\.4\\.1$'\nprovider = \"microsoft\"\ndetail = \"userunknown\"\n[[rule]]\nname = \"d\"\nmatch = 'user unknown'\ncommand = [\"DATA\", \"none\"]\ndetail = \"filtered\"\n".into(),
+        )])
+        .unwrap();
+        let e = |d, s, c, p| Evidence { diagnostic: d, status: s, command: c, provider: p, ..Default::default() };
+        assert_eq!(rs.find(&e("550 5.4.1 Access denied", "5.4.1", "", "microsoft")).map(|r| r.name.as_str()), Some("p"));
+        assert!(rs.find(&e("550 5.4.1 Access denied", "5.4.1", "", "google")).is_none());
+        assert_eq!(rs.find(&e("550 user unknown", "", "", "")).map(|r| r.name.as_str()), Some("d"));
+        assert!(rs.find(&e("550 user unknown", "", "RCPT", "")).is_none());
+    }
+
+    #[test]
+    fn provider_files_must_be_scoped() {
+        let errs = RuleSet::compile(&[("rules/providers/x.toml".into(), "[[rule]]\nname = \"x\"\nmatch = 'a'\ndetail = \"blocked\"\n".into())]).unwrap_err();
+        assert!(errs[0].message.contains("must be scoped"), "{errs:?}");
     }
 }

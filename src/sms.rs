@@ -67,7 +67,7 @@ impl StatusReport {
                 time: self.time,
                 ..Default::default()
             },
-            verdict: Verdict { text: self.text(), qualification, rule },
+            verdict: Verdict { text: self.text(), qualification, detail: crate::model::Detail::Undefined, rule },
         }
     }
 }

@@ -113,7 +113,11 @@ fn missing_input_is_reported_and_run_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope.mbox");
     let good = fixtures().join("basic/qmail-text.eml");
-    let (out, c) = replay_ok(tmp.path(), &[&missing, &good]);
-    assert!(out.contains("nope.mbox"), "{out}");
-    assert_eq!(count(&c, "SELECT COUNT(*) FROM bounce_event"), 1);
+    // The missing path is an error naming it; the good input is still replayed; the command fails.
+    let db = tmp.path().join("t.db");
+    let out = run(tmp.path(), &["replay", "--db", db.to_str().unwrap(), missing.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope.mbox"), "{err}");
+    assert_eq!(count(&common::db(&db), "SELECT COUNT(*) FROM bounce_event"), 1);
 }

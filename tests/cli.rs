@@ -9,7 +9,8 @@ fn every_command_has_help_with_an_example() {
     for cmd in [
         "parse", "replay", "qual", "qual list", "qual show", "qual set", "qual reset-count", "requalify", "rules",
         "rules check", "rules test", "quarantine", "quarantine list", "quarantine show", "quarantine release",
-        "quarantine import", "quarantine export", "maintain", "report", "run", "status",
+        "quarantine import", "quarantine export", "maintain", "report", "run", "status", "rules list",
+        "rules suggest", "completions", "man",
     ] {
         let mut args: Vec<&str> = cmd.split(' ').collect();
         args.push("--help");

@@ -41,7 +41,7 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
 
 #[test]
 fn dialect_fixtures_qualify_as_expected() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dialects");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cases");
     let out = Command::new(env!("CARGO_BIN_EXE_inmail")).args(["parse", "--json", dir]).output().expect("run inmail");
     assert!(out.status.success(), "inmail parse failed: {}", String::from_utf8_lossy(&out.stderr));
     let mut got: HashMap<String, Vec<serde_json::Value>> = HashMap::new();

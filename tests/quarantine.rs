@@ -430,3 +430,24 @@ fn every_new_command_has_help_with_an_example() {
         assert!(String::from_utf8_lossy(&o.stdout).contains("Example"), "{args:?}");
     }
 }
+
+/// A delay notice (the MTA still retries) is recorded with its action but moves nobody toward
+/// quarantine; with `count_delays` it counts as a Soft error.
+#[test]
+fn delay_notices_count_only_when_configured() {
+    let e = Env::new();
+    let a = "later@example.com";
+    for i in 0..6 {
+        e.replay_one("delayed.eml", a, T0 + i * 3600);
+    }
+    assert_eq!(e.status(a), "(none)");
+    let parsed = Command::new(env!("CARGO_BIN_EXE_inmail")).args(["parse", "--json"]).arg(e.bounce("delayed.eml", a, T0)).output().unwrap();
+    let rec: Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    assert_eq!((rec["action"].as_str(), rec["failure_type"].as_str()), (Some("delayed"), Some("Soft")));
+
+    let e = Env::with_config("[quarantine]\ncount_delays = true\n");
+    for i in 0..5 {
+        e.replay_one("delayed.eml", a, T0 + i * 3600);
+    }
+    assert_eq!(e.status(a), "Quarantine");
+}

@@ -34,8 +34,13 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut failed = 0usize;
-    if !a.sr.is_empty() {
-        failed += sr_lines(&cfg, &a.sr, &mut out)?;
+    // Inputs that do not exist or cannot be read are errors, named; the others are parsed,
+    // then the command fails.
+    let (paths, bad_paths) = super::readable_inputs(&a.paths);
+    let (sr_files, bad_sr) = super::readable_inputs(&a.sr);
+    let mut unreadable = bad_paths + bad_sr;
+    if !sr_files.is_empty() {
+        failed += sr_lines(&cfg, &sr_files, &mut out)?;
     }
     let threads = a.threads.unwrap_or_else(crate::ingest::cores);
     // The JSON of each message is made on the analysis threads; this thread only writes it, in
@@ -62,13 +67,13 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    failed += crate::stages::run(messages(&a.paths), threads, |_| false, work, |slots| -> anyhow::Result<usize> {
-        let mut failed = 0;
+    let (bad, lost) = crate::stages::run(messages(&paths), threads, |_| false, work, |slots| -> anyhow::Result<(usize, usize)> {
+        let (mut failed, mut unreadable) = (0, 0);
         for slot in slots {
             match slot {
                 Slot::Unreadable(e) => {
-                    eprintln!("inmail: {e}");
-                    failed += 1;
+                    eprintln!("inmail: error: {}", super::output::escape(&e.to_string()));
+                    unreadable += 1;
                 }
                 Slot::Message(msg, Some((lines, error))) => {
                     if let Some(e) = error {
@@ -80,11 +85,17 @@ pub fn run(cli: &Cli, a: &ParseArgs) -> anyhow::Result<ExitCode> {
                 Slot::Message(_, None) => {}
             }
         }
-        Ok(failed)
+        Ok((failed, unreadable))
     })?;
+    failed += bad;
+    unreadable += lost;
     out.flush()?;
     if failed > 0 {
         eprintln!("inmail: {failed} message(s) could not be parsed");
+    }
+    if unreadable > 0 {
+        eprintln!("inmail: error: {unreadable} input(s) could not be read (named above)");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -96,14 +107,20 @@ pub fn record_json(source: &str, r: &Record, message_id: &str) -> serde_json::Va
         "index": r.index,
         "kind": r.kind.as_str(),
         "recipient": r.bounce.recipient,
+        "original_recipient": r.bounce.original_recipient,
         "status": r.bounce.status,
         "reply_code": r.bounce.reply_code,
         "action": r.bounce.action,
+        "smtp_command": r.bounce.smtp_command,
+        "remote_mta": r.bounce.remote_mta,
+        "dialect": r.bounce.dialect,
+        "provider": r.bounce.provider,
         "diagnostic": r.bounce.diagnostic,
         "text": r.verdict.text,
         "failure_type": q.failure_type.label(),
         "failure_reason": q.reason_label(),
         "reason_code": q.reason.map(|r| r.code()),
+        "detail": r.verdict.detail,
         "rule": r.verdict.rule,
         "event_time": r.bounce.time.map(crate::store::format_time),
         "message_id": message_id,

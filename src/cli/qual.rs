@@ -1,7 +1,7 @@
 //! `inmail qual …` and `inmail requalify`: the delivery log qualification table.
 
-use super::output::{print, Format};
-use super::{open_store, Cli, DbArg};
+use super::output::{print, Format, OutputArgs};
+use super::{open_store, open_store_read_only, Cli, DbArg};
 use crate::model::{FailureReason, FailureType};
 use crate::store::qualification::{self, Change, ListFilter, QualStatus, Sort};
 use clap::{Args, Subcommand, ValueEnum};
@@ -21,12 +21,14 @@ pub enum QualCmd {
         /// Only rows of this channel (email, sms).
         #[arg(long)]
         channel: Option<String>,
+        /// Order: most occurrences first, or most recently seen first.
         #[arg(long, value_enum, default_value_t = SortArg::Occurrences)]
         sort: SortArg,
+        /// At most N rows.
         #[arg(long, value_name = "N")]
         limit: Option<u64>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show one row in full.
     ///
@@ -34,7 +36,9 @@ pub enum QualCmd {
     Show {
         #[command(flatten)]
         db: DbArg,
+        /// The row's id (see `qual list`).
         id: i64,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -48,6 +52,7 @@ pub enum QualCmd {
     ResetCount {
         #[command(flatten)]
         db: DbArg,
+        /// The row's id (see `qual list`).
         id: i64,
     },
 }
@@ -56,6 +61,7 @@ pub enum QualCmd {
 pub struct SetArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// The row's id (see `qual list`).
     pub id: i64,
     /// keep, ignore or to-qualify.
     #[arg(long, value_parser = parse_status)]
@@ -70,14 +76,16 @@ pub struct SetArgs {
     /// after an ISP outage: inmail qual set 12 --status ignore --release-affected
     #[arg(long)]
     pub release_affected: bool,
-    /// Who releases, for the quarantine history (default: $USER).
-    #[arg(long)]
+    /// Who makes the change, for the histories (default: $USER, else $LOGNAME, else the account).
+    #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SortArg {
+    /// Most occurrences first.
     Occurrences,
+    /// Most recently seen first.
     LastSeen,
 }
 
@@ -98,8 +106,8 @@ const COLUMNS: &[&str] = &["id", "status", "failure_type", "failure_reason", "oc
 pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
     match c {
-        QualCmd::List { db, status, channel, sort, limit, format } => {
-            let store = open_store(&cfg, db)?;
+        QualCmd::List { db, status, channel, sort, limit, output } => {
+            let store = open_store_read_only(&cfg, db)?;
             let f = ListFilter {
                 status: *status,
                 channel: channel.clone(),
@@ -109,12 +117,26 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
                 },
                 limit: *limit,
             };
-            print(&qualification::list(store.conn(), &f)?, COLUMNS, *format)?;
+            print(&qualification::list(store.conn(), &f)?, COLUMNS, *output)?;
         }
         QualCmd::Show { db, id, format } => {
-            let store = open_store(&cfg, db)?;
+            let store = open_store_read_only(&cfg, db)?;
             let row = qualification::get(store.conn(), *id)?;
-            show(&row, *format)?;
+            let history = qualification::history(store.conn(), *id)?;
+            match format {
+                Format::Json => {
+                    // An array of one row, as `qual list` gives rows, with the row's history.
+                    let mut v = serde_json::to_value(&row)?;
+                    v["history"] = serde_json::to_value(&history)?;
+                    println!("{}", super::output::json(&[v])?);
+                }
+                Format::Table => {
+                    show(&row, Format::Table)?;
+                    println!("\nhistory:");
+                    print(&history, &["at", "action", "by", "before", "after"], Format::Table)?;
+                }
+                f => show(&row, *f)?,
+            }
         }
         QualCmd::Set(a) => {
             if a.status.is_none() && a.failure_type.is_none() && a.reason.is_none() {
@@ -122,7 +144,7 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
             }
             let store = open_store(&cfg, &a.db)?;
             let change = Change { status: a.status, failure_type: a.failure_type, reason: a.reason };
-            let row = qualification::set(store.conn(), a.id, &change)?;
+            let row = qualification::set_by(store.conn(), a.id, &change, &super::quarantine::operator(&a.by))?;
             show(&row, Format::Table)?;
             if a.release_affected {
                 let mut store = store;
@@ -138,7 +160,7 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
                 };
                 let released = crate::quarantine::release(store.conn_mut(), &f, &audit, false)?;
                 for e in &released {
-                    println!("released {}", e.address);
+                    println!("released {}", super::output::escape(&e.address));
                 }
                 println!("{} address(es) released", released.len());
             }
@@ -154,19 +176,7 @@ pub fn run(cli: &Cli, c: &QualCmd) -> anyhow::Result<ExitCode> {
 
 fn show(row: &qualification::QualRow, format: Format) -> anyhow::Result<()> {
     match format {
-        Format::Table => {
-            let v = serde_json::to_value(row)?;
-            if let serde_json::Value::Object(m) = v {
-                for (k, v) in m {
-                    let s = match v {
-                        serde_json::Value::String(s) => s,
-                        o => o.to_string(),
-                    };
-                    println!("{k:<15} {s}");
-                }
-            }
-            Ok(())
-        }
+        Format::Table => super::output::print_fields(row),
         f => print(std::slice::from_ref(row), COLUMNS, f),
     }
 }
@@ -175,13 +185,71 @@ fn show(row: &qualification::QualRow, format: Format) -> anyhow::Result<()> {
 pub struct RequalifyArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// Print the rows that would change (before → after); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who requalifies, for the rows' history (default: $USER, else $LOGNAME, else the uid).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
-/// `inmail requalify`: re-run the current rules on every row not set by hand.
+/// A changed row as the table shows it.
+#[derive(serde::Serialize)]
+struct ChangeLine<'a> {
+    id: i64,
+    before: String,
+    after: String,
+    text: &'a str,
+}
+
+/// `inmail requalify`: re-run the current rules on every row not set by hand, on the evidence
+/// stored with the row (what a fresh replay would read).
 pub fn requalify(cli: &Cli, a: &RequalifyArgs) -> anyhow::Result<ExitCode> {
     let (cfg, rules) = super::load_rules(cli)?;
-    let mut store = open_store(&cfg, &a.db)?;
-    let (examined, changed) = qualification::requalify(store.conn_mut(), &rules)?;
-    println!("{examined} row(s) examined, {changed} changed (rows set by hand are never touched)");
+    let mut store = if a.dry_run { super::open_store_read_only(&cfg, &a.db)? } else { open_store(&cfg, &a.db)? };
+    let by = super::quarantine::operator(&a.by);
+    let report = qualification::requalify(store.conn_mut(), &rules, a.dry_run, &by)?;
+    match a.output.format {
+        Format::Table => {
+            let state = |t: &str, r: &str, s: &str, rule: &str| {
+                format!("{t} / {r} / {s}{}", if rule.is_empty() { String::new() } else { format!(" ({rule})") })
+            };
+            let lines: Vec<ChangeLine> = report
+                .changed
+                .iter()
+                .map(|c| ChangeLine {
+                    id: c.id,
+                    before: state(&c.old_failure_type, &c.old_failure_reason, &c.old_status, &c.old_rule),
+                    after: state(&c.new_failure_type, &c.new_failure_reason, &c.new_status, &c.new_rule),
+                    text: &c.text,
+                })
+                .collect();
+            print(&lines, &["id", "before", "after", "text"], a.output)?;
+        }
+        _ => print(&report.changed, REQUALIFY_COLUMNS, a.output)?,
+    }
+    eprintln!(
+        "{} row(s) examined, {} {}, {} without stored evidence (left unchanged), {} set by hand (never touched)",
+        report.examined,
+        report.changed.len(),
+        if a.dry_run { "would change (dry run: nothing written)" } else { "changed" },
+        report.without_evidence,
+        report.manual
+    );
     Ok(ExitCode::SUCCESS)
 }
+
+const REQUALIFY_COLUMNS: &[&str] = &[
+    "id",
+    "old_failure_type",
+    "old_failure_reason",
+    "old_status",
+    "old_rule",
+    "new_failure_type",
+    "new_failure_reason",
+    "new_status",
+    "new_rule",
+    "text",
+];

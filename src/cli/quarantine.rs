@@ -1,7 +1,7 @@
 //! `inmail quarantine …`, `inmail maintain` and `inmail report`.
 
-use super::output::{print, Format};
-use super::{open_store, Cli, DbArg};
+use super::output::{self, print, Format, OutputArgs};
+use super::{open_store, open_store_read_only, Cli, DbArg};
 use crate::quarantine::{self, Audit, Filter, QStatus};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -21,8 +21,8 @@ pub enum QuarantineCmd {
         /// Only addresses of this domain (repeatable; any of them).
         #[arg(long, value_name = "DOMAIN")]
         domain: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Show one entry, its status history and its bounces.
     ///
@@ -30,7 +30,9 @@ pub enum QuarantineCmd {
     Show {
         #[command(flatten)]
         db: DbArg,
+        /// The email address or phone number.
         address: String,
+        /// Output format (json: the entry, what set its status, its history and bounces).
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
@@ -42,8 +44,11 @@ pub enum QuarantineCmd {
     /// Example (ISP outage): inmail quarantine release --text-contains "421 4.7.0" --domain example.com
     ///   --domain example.net --modified-after 2026-03-01T08:00:00Z --modified-before 2026-03-01T14:00:00Z --dry-run
     Release(ReleaseArgs),
-    /// Add addresses as Denylisted from a list: one address per line or CSV with the address
-    /// in the first column; blank lines, `#` comments and a header line are skipped.
+    /// Add addresses as Denylisted from a list: one per line, or CSV (`,` `;` or tab) with a
+    /// header line naming the column (address, email, phone…) or the address in the first
+    /// column; blank lines and `#` comments are skipped. Every value must be an email address
+    /// or an E.164 phone number (+ and 8 to 15 digits): a bad line stops the import, naming the
+    /// file and the line, and nothing is written.
     ///
     /// Example: inmail quarantine import complaints.csv --reason "legacy denylist"
     Import {
@@ -51,25 +56,30 @@ pub enum QuarantineCmd {
         db: DbArg,
         /// The list file, or `-` for standard input.
         file: PathBuf,
-        /// Who imports (default: $USER).
-        #[arg(long)]
+        /// Who imports (default: $USER, else $LOGNAME, else the account).
+        #[arg(long, value_name = "NAME")]
         by: Option<String>,
         /// Why (kept in the history).
         #[arg(long, default_value = "")]
         reason: String,
     },
-    /// Write every non-Valid entry as CSV on standard output.
+    /// Write every non-Valid entry on standard output (CSV unless --format says otherwise).
     ///
     /// Example: inmail quarantine export > quarantine.csv
     Export {
         #[command(flatten)]
         db: DbArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
     },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ShowFormat {
+    /// Sections of text and tables for people.
     Table,
+    /// One JSON object.
     Json,
 }
 
@@ -98,14 +108,14 @@ pub struct ReleaseArgs {
     /// Show what would be released; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Who releases (default: $USER).
-    #[arg(long)]
+    /// Who releases (default: $USER, else $LOGNAME, else the account).
+    #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
     /// Why (kept in the history).
     #[arg(long, default_value = "")]
     pub reason: String,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -127,8 +137,9 @@ pub struct ReportArgs {
     /// Rows in the domain and "to qualify" sections.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
-    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-    pub format: ShowFormat,
+    /// Output format (csv: one line per figure, `section,label,count`).
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub(crate) fn parse_qstatus(s: &str) -> Result<QStatus, String> {
@@ -139,11 +150,28 @@ pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
     crate::store::parse_time(s).ok_or_else(|| format!("bad time {s:?}: use RFC 3339 (2026-01-02T03:04:05Z), YYYY-MM-DD or unix seconds"))
 }
 
+/// Who runs a command, for the histories: `--by`, else `$USER`, else `$LOGNAME`, else the
+/// account name of the process's uid, else `uid N`.
 pub(crate) fn operator(by: &Option<String>) -> String {
+    let env = |k: &str| std::env::var(k).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     by.clone()
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| env("USER"))
+        .or_else(|| env("LOGNAME"))
+        .unwrap_or_else(|| {
+            // SAFETY: getuid cannot fail; getpwuid's result is copied out at once, before any
+            // other call that could reuse its static buffer (the CLI is single-threaded here).
+            let uid = unsafe { libc::getuid() };
+            let pw = unsafe { libc::getpwuid(uid) };
+            if !pw.is_null() {
+                let name = unsafe { std::ffi::CStr::from_ptr((*pw).pw_name) }.to_string_lossy().into_owned();
+                if !name.is_empty() {
+                    return name;
+                }
+            }
+            format!("uid {uid}")
+        })
 }
 
 const LIST_COLUMNS: &[&str] =
@@ -153,32 +181,47 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
     let qcfg = &cfg.quarantine;
     match c {
-        QuarantineCmd::List { db, status, domain, format } => {
-            let store = open_store(&cfg, db)?;
+        QuarantineCmd::List { db, status, domain, output } => {
+            let store = open_store_read_only(&cfg, db)?;
             let f = Filter { statuses: status.clone(), domains: domain.clone(), ..Default::default() };
-            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *format)?;
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *output)?;
         }
         QuarantineCmd::Show { db, address, format } => {
-            let store = open_store(&cfg, db)?;
+            let store = open_store_read_only(&cfg, db)?;
             let Some(entry) = quarantine::get(store.conn(), address, qcfg)? else {
                 anyhow::bail!("{address} is not in the quarantine table (never bounced)");
             };
             let history = quarantine::history_of(store.conn(), address, qcfg)?;
             let bounces = quarantine::bounces(store.conn(), address, qcfg)?;
+            let cause = quarantine::status_cause(store.conn(), address, qcfg)?;
             match format {
                 ShowFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"entry": entry, "history": history, "bounces": bounces}))?);
+                    let v = serde_json::json!({"entry": entry, "status_set_by": cause, "history": history, "bounces": bounces});
+                    println!("{}", super::output::json(&v)?);
                 }
                 ShowFormat::Table => {
-                    if let serde_json::Value::Object(m) = serde_json::to_value(&entry)? {
-                        for (k, v) in m {
-                            let s = match v {
-                                serde_json::Value::String(s) => s,
-                                serde_json::Value::Null => String::new(),
-                                o => o.to_string(),
-                            };
-                            println!("{k:<17} {s}");
+                    output::print_fields(&entry)?;
+                    println!("\nstatus set by:");
+                    match &cause {
+                        Some(c) => {
+                            println!(
+                                "  {} {} → {} ({}{}{})",
+                                c.change.at,
+                                c.change.old_status.as_deref().unwrap_or("(new)"),
+                                c.change.new_status,
+                                c.change.action,
+                                if c.change.by.is_empty() { String::new() } else { format!(" by {}", output::escape(&c.change.by)) },
+                                if c.change.reason.is_empty() { String::new() } else { format!(": {}", output::escape(&c.change.reason)) },
+                            );
+                            if let Some(b) = &c.bounce {
+                                print(
+                                    std::slice::from_ref(b),
+                                    &["event_time", "kind", "failure_type", "failure_reason", "qualification_id", "source", "diagnostic"],
+                                    Format::Table,
+                                )?;
+                            }
                         }
+                        None => println!("  (no recorded change)"),
                     }
                     println!("\nhistory:");
                     print(&history, &["at", "old_status", "new_status", "action", "by", "reason"], Format::Table)?;
@@ -192,7 +235,7 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             if a.addresses.is_empty() && no_filter {
                 anyhow::bail!("nothing selected: give addresses, or --text-contains / --domain / --modified-after / --modified-before");
             }
-            let mut store = open_store(&cfg, &a.db)?;
+            let mut store = if a.dry_run { open_store_read_only(&cfg, &a.db)? } else { open_store(&cfg, &a.db)? };
             let addresses: Vec<String> = a.addresses.iter().map(|x| quarantine::key(x, qcfg)).collect();
             // A bulk release never lifts a complaint's denylisting unless asked with --status.
             let statuses = if a.status.is_empty() && a.addresses.is_empty() {
@@ -213,14 +256,26 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             };
             let audit = Audit { by: operator(&a.by), reason: a.reason.clone(), now: crate::store::now() };
             let released = quarantine::release(store.conn_mut(), &f, &audit, a.dry_run)?;
-            for x in &addresses {
-                if !released.iter().any(|e| &e.address == x) {
-                    eprintln!("inmail: {x}: not released (unknown, already Valid, or outside the filters)");
+            let mut unknown = 0;
+            for (given, x) in a.addresses.iter().zip(&addresses) {
+                if released.iter().any(|e| &e.address == x) {
+                    continue;
+                }
+                match quarantine::get(store.conn(), x, qcfg)? {
+                    None => {
+                        eprintln!("inmail: error: {}: not in the quarantine table (never bounced)", output::escape(given));
+                        unknown += 1;
+                    }
+                    Some(e) => eprintln!("inmail: {}: not released ({}, or outside the filters)", output::escape(given), e.status.label()),
                 }
             }
-            print(&released, LIST_COLUMNS, a.format)?;
+            // The entries as they are after the release (as they are now, for a dry run).
+            print(&released, LIST_COLUMNS, a.output)?;
             let verb = if a.dry_run { "would be released (dry run: nothing changed)" } else { "released" };
             eprintln!("{} address(es) {verb}", released.len());
+            if unknown > 0 {
+                anyhow::bail!("{unknown} unknown address(es)");
+            }
         }
         QuarantineCmd::Import { db, file, by, reason } => {
             let text = if file.as_os_str() == "-" {
@@ -235,10 +290,10 @@ pub fn run(cli: &Cli, c: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             let (added, same) = quarantine::import_denylist(store.conn_mut(), qcfg, &list, &audit)?;
             println!("{added} address(es) denylisted, {same} already denylisted");
         }
-        QuarantineCmd::Export { db } => {
-            let store = open_store(&cfg, db)?;
+        QuarantineCmd::Export { db, format } => {
+            let store = open_store_read_only(&cfg, db)?;
             let f = Filter { statuses: vec![QStatus::WithErrors, QStatus::Quarantine, QStatus::Denylisted], ..Default::default() };
-            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, Format::Csv)?;
+            print(&quarantine::list(store.conn(), &f)?, LIST_COLUMNS, *format)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -251,7 +306,7 @@ pub fn maintain(cli: &Cli, a: &MaintainArgs) -> anyhow::Result<ExitCode> {
     let now = a.now.unwrap_or_else(crate::store::now);
     let released = quarantine::maintain(store.conn_mut(), &cfg.quarantine, now)?;
     for x in &released {
-        println!("{x}");
+        println!("{}", output::escape(x));
     }
     eprintln!("{} address(es) back to Valid as of {}", released.len(), crate::store::format_time(now));
     Ok(ExitCode::SUCCESS)
@@ -260,22 +315,43 @@ pub fn maintain(cli: &Cli, a: &MaintainArgs) -> anyhow::Result<ExitCode> {
 /// `inmail report`.
 pub fn report(cli: &Cli, a: &ReportArgs) -> anyhow::Result<ExitCode> {
     let cfg = crate::config::Config::load(cli.config.as_deref())?;
-    let store = open_store(&cfg, &a.db)?;
+    let store = open_store_read_only(&cfg, &a.db)?;
     let r = crate::report::build(store.conn(), a.since, a.top.max(1))?;
-    match a.format {
-        ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
-        ShowFormat::Table => {
+    let o = a.output;
+    match o.format {
+        Format::Json => println!("{}", super::output::json(&r)?),
+        Format::Csv => {
+            #[derive(serde::Serialize)]
+            struct Figure {
+                section: &'static str,
+                label: String,
+                count: i64,
+            }
+            let mut rows = Vec::new();
+            rows.extend(r.bounces.iter().map(|b| Figure { section: "bounces", label: format!("{} / {}", b.failure_type, b.failure_reason), count: b.count }));
+            rows.extend(r.details.iter().map(|d| Figure { section: "detail", label: d.detail.clone(), count: d.count }));
+            rows.extend(r.quarantine.iter().map(|q| Figure { section: "quarantine", label: q.status.clone(), count: q.count }));
+            for d in &r.domains {
+                rows.push(Figure { section: "domain-hard", label: d.domain.clone(), count: d.hard });
+                rows.push(Figure { section: "domain-soft", label: d.domain.clone(), count: d.soft });
+            }
+            rows.extend(r.to_qualify.iter().map(|t| Figure { section: "to-qualify", label: t.text.clone(), count: t.occurrences }));
+            print(&rows, &["section", "label", "count"], o)?;
+        }
+        Format::Table => {
             if let Some(s) = &r.since {
                 println!("since {s}\n");
             }
             println!("bounces by type and reason:");
-            print(&r.bounces, &["failure_type", "failure_reason", "count"], Format::Table)?;
+            print(&r.bounces, &["failure_type", "failure_reason", "count"], o)?;
+            println!("\nbounces by detailed reason:");
+            print(&r.details, &["detail", "count"], o)?;
             println!("\nquarantine by status:");
-            print(&r.quarantine, &["status", "count"], Format::Table)?;
+            print(&r.quarantine, &["status", "count"], o)?;
             println!("\nfailures by recipient domain:");
-            print(&r.domains, &["domain", "hard", "soft", "total"], Format::Table)?;
+            print(&r.domains, &["domain", "hard", "soft", "total"], o)?;
             println!("\ntop rows to qualify:");
-            print(&r.to_qualify, &["id", "channel", "occurrences", "text"], Format::Table)?;
+            print(&r.to_qualify, &["id", "channel", "occurrences", "text"], o)?;
         }
     }
     Ok(ExitCode::SUCCESS)

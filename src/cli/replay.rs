@@ -39,25 +39,33 @@ pub struct ReplayArgs {
 
 pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let (cfg, rules) = super::load_rules(cli)?;
+    // Inputs that do not exist or cannot be read are errors, named; the others are replayed,
+    // then the command fails. With nothing readable, no database is created.
+    let (paths, bad_paths) = super::readable_inputs(&a.paths);
+    let (sr_files, bad_sr) = super::readable_inputs(&a.sr);
+    let bad_inputs = bad_paths + bad_sr;
+    if paths.is_empty() && sr_files.is_empty() {
+        anyhow::bail!("no readable input: nothing replayed");
+    }
     let mut store = open_store(&cfg, &a.db)?;
-    if !a.sr.is_empty() {
+    if !sr_files.is_empty() {
         let parser = crate::sms::SrParser::new(&cfg.sms)?;
-        for f in &a.sr {
+        for f in &sr_files {
             let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
             let name = f.display().to_string();
             let st = crate::sms::ingest(&mut store, &parser, &cfg.quarantine, &name, &text)?;
             for (src, err) in &st.errors {
-                eprintln!("inmail: {src}: {err}");
+                eprintln!("inmail: {}: {}", super::output::escape(src), super::output::escape(err));
             }
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"sr_file": name, "summary": st}))?);
+                println!("{}", super::output::json(&serde_json::json!({"sr_file": name, "summary": st}))?);
             } else {
                 println!("{name}: {} report(s) read, {} recorded ({} delivered, {} failed), {} already known, {} unreadable, {} new qualification row(s), {} quarantine change(s)",
                     st.lines, st.recorded, st.delivered, st.failed_reports, st.duplicates, st.errors.len(), st.new_rows, st.quarantine_changes);
             }
         }
-        if a.paths.is_empty() {
-            return Ok(ExitCode::SUCCESS);
+        if paths.is_empty() {
+            return Ok(if bad_inputs > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
         }
     }
     let threads = a.threads.unwrap_or_else(crate::ingest::cores);
@@ -78,7 +86,11 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             pb.set_message(format!("{} records, {} failed", stats.records, stats.failed.len()));
         }
     };
-    let stats = replay(&mut store, &rules, messages(&a.paths), opts, hook.as_mut().map(|h| h as _), &mut on_commit)?;
+    let stats = replay(&mut store, &rules, messages(&paths), opts, hook.as_mut().map(|h| h as _), &mut on_commit)?;
+    for (source, error) in &stats.unreadable {
+        eprintln!("inmail: error: cannot read {}: {error}", super::output::escape(source));
+    }
+    let unreadable = stats.unreadable.len();
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -86,12 +98,16 @@ pub fn run(cli: &Cli, a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!(source = %src, error = %err, "message failed to parse; recorded as failed");
     }
     print_summary(&stats, a.json)?;
+    if bad_inputs + unreadable > 0 {
+        eprintln!("inmail: error: {} input(s) could not be read (named above)", bad_inputs + unreadable);
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
+        println!("{}", super::output::json(s)?);
         return Ok(());
     }
     println!("messages read        {}", s.messages);
@@ -110,14 +126,14 @@ fn print_summary(s: &Stats, json: bool) -> anyhow::Result<()> {
         let mut v: Vec<_> = s.by_type_reason.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (k, n) in v {
-            println!("  {k:<32} {n}");
+            println!("  {:<32} {n}", super::output::escape(k));
         }
     }
     println!("new qualification rows {} ({} to qualify)", s.new_rows, s.new_rows_to_qualify);
     if !s.failed.is_empty() {
         println!("messages that failed to parse (kept in the database with their error):");
         for (src, err) in s.failed.iter().take(50) {
-            println!("  {src}: {err}");
+            println!("  {}: {}", super::output::escape(src), super::output::escape(err));
         }
         if s.failed.len() > 50 {
             println!("  … and {} more (see the log)", s.failed.len() - 50);

@@ -34,11 +34,17 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let (_, rules) = super::load_rules(cli)?;
     let store = open_store(&cfg, &a.db)?;
+    store.check_writable().map_err(|e| anyhow::anyhow!("database error: the database cannot be written: {e}"))?;
+    // The console (`[http] listen`): its own connections to the same database file.
+    let console = match &cfg.http.listen {
+        Some(listen) => Some((listen.clone(), crate::web::app_from_config(&cfg, super::serve::db_path(&cfg, &a.db), rules.clone())?)),
+        None => None,
+    };
     let (db, db_thread) = Db::start(store, rules, cfg.clone())?;
     db.warm_up();
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let code = rt.block_on(daemon(cli, &cfg, db))?;
+    let code = rt.block_on(daemon(cli, &cfg, db, console))?;
     rt.shutdown_timeout(Duration::from_secs(1));
     if db_thread.join().is_err() {
         tracing::error!("database thread panicked");
@@ -47,15 +53,26 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
+async fn daemon(cli: &Cli, cfg: &Config, db: Db, console: Option<(String, crate::web::Shared)>) -> anyhow::Result<ExitCode> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    let retry = Duration::from_secs(cfg.daemon.database_retry);
     for m in &cfg.mailbox {
-        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone())));
+        crate::metrics::global().watch(&m.name);
+        tasks.spawn(worker::run(m.clone(), db.clone(), Shutdown(stop_rx.clone()), retry));
+    }
+    let mut code = ExitCode::SUCCESS;
+    let mut web = None;
+    let console_app = console.as_ref().map(|c| c.1.clone());
+    if let Some((listen, app)) = console {
+        let listener = crate::web::bind(&listen).await?;
+        tracing::info!(addr = %listener.local_addr()?, "web console listening");
+        let mut stop = Shutdown(stop_rx.clone());
+        web = Some(tokio::spawn(crate::web::serve(listener, app, async move { stop.wait().await })));
     }
     tracing::info!(mailboxes = cfg.mailbox.len(), "inmail daemon started");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -65,9 +82,14 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-            _ = hup.recv() => reload_rules(cli, &db),
+            _ = hup.recv() => reload_rules(cli, &db, console_app.as_deref()),
             _ = ping.tick() => if watchdog.is_some() { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); },
-            r = tasks.join_next() => if r.is_none() { tracing::error!("every mailbox stopped"); break; },
+            r = tasks.join_next() => match r {
+                None => { tracing::error!("every mailbox stopped"); break; }
+                // A persistent database error: stop everything, with a failure status.
+                Some(Ok(Err(_))) => { code = ExitCode::FAILURE; break; }
+                Some(_) => {}
+            },
         }
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -77,14 +99,20 @@ async fn daemon(cli: &Cli, cfg: &Config, db: Db) -> anyhow::Result<ExitCode> {
         tracing::warn!("a mailbox did not stop in time; its current batch is abandoned (it stays in the mailbox)");
         tasks.abort_all();
     }
+    if let Some(w) = web {
+        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
+    }
     drop(db);
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// SIGHUP: load the rules again; a broken file is reported and the running rules kept.
-fn reload_rules(cli: &Cli, db: &Db) {
+fn reload_rules(cli: &Cli, db: &Db, console: Option<&crate::web::App>) {
     match super::load_rules(cli) {
         Ok((_, rules)) => {
+            if let Some(app) = console {
+                app.set_rules(rules.clone());
+            }
             db.set_rules(rules);
             tracing::info!("SIGHUP: rules reloaded");
         }
@@ -95,7 +123,9 @@ fn reload_rules(cli: &Cli, db: &Db) {
 fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal, and never with NO_COLOR (a journal or a log file gets none).
+    let ansi = super::output::colours(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
         LogFormat::Text => b.try_init(),

@@ -69,6 +69,20 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
 }
 
 /// The To: addresses of a returned message's header block.
+/// The addresses of the returned message's sending side: From, Sender, Reply-To, Return-Path
+/// and its List-* fields (the list's own addresses).
+pub fn original_senders(headers: &str) -> Vec<String> {
+    if headers.is_empty() {
+        return Vec::new();
+    }
+    let blocks = parse_blocks(headers, 1);
+    let Some(b) = blocks.first() else { return Vec::new() };
+    ["from", "sender", "reply-to", "return-path", "list-post", "list-unsubscribe", "list-owner", "list-help", "errors-to"]
+        .iter()
+        .flat_map(|h| b.get_all(h).flat_map(|v| super::address::find_all(v).map(|(_, a)| a).collect::<Vec<_>>()).collect::<Vec<_>>())
+        .collect()
+}
+
 pub fn original_to(headers: &str) -> Vec<String> {
     let blocks = parse_blocks(headers, 1);
     let Some(b) = blocks.first() else { return Vec::new() };

@@ -8,7 +8,9 @@ use crate::status::{find_reply_code, find_status};
 use regex::Regex;
 use std::sync::LazyLock;
 
-const MAX_BLOCKS: usize = 1000;
+/// Most recipient blocks read from one report (RFC 3464 sets none). A report of more is read
+/// up to here and the cut is logged with the message's id: no recipient is dropped silently.
+pub const MAX_BLOCKS: usize = 100_000;
 
 static INLINE_REPORT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?im)^(?:final|original)-recipient:\s*\S").unwrap());
@@ -54,7 +56,10 @@ fn is_unix_diagnostic(raw: &str) -> bool {
 /// Extract per-recipient records from a DSN; `None` when the message carries no usable report.
 pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     let text = report_text(v)?;
-    let blocks = parse_blocks(&text, MAX_BLOCKS);
+    let blocks = parse_blocks(&text, MAX_BLOCKS + 1);
+    if blocks.len() > MAX_BLOCKS {
+        tracing::warn!(message_id = %v.message_id, "delivery report with more than {MAX_BLOCKS} field blocks: the rest are not read");
+    }
     let arrival = blocks
         .iter()
         .find_map(|b| b.get("arrival-date"))
@@ -63,7 +68,18 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
     for b in blocks.iter().filter(|b| is_recipient_block(b)) {
         let fin = b.get("final-recipient").map(address_value).unwrap_or_default();
         let orig = b.get("original-recipient").map(address_value).unwrap_or_default();
-        let recipient = if fin.contains('@') { fin } else if orig.contains('@') { orig } else { fin };
+        // The Final-Recipient (RFC 3464 §2.3.2) is the failed mailbox; when it is no address
+        // (a pipe or file a local alias delivers to), the Original-Recipient (§2.3.1, the
+        // address as the sender gave it), else an address written inside the field.
+        let in_field = || b.get("final-recipient").and_then(|f| super::address::find_all(f).next()).map(|(_, a)| a);
+        let recipient = if fin.contains('@') {
+            fin
+        } else if orig.contains('@') {
+            orig.clone()
+        } else {
+            in_field().unwrap_or(fin)
+        };
+        let original_recipient = if orig.contains('@') && orig != recipient { orig } else { String::new() };
         let raw_diag = b.get("diagnostic-code").unwrap_or("");
         // A local delivery program's exit status (`X-Unix; 255`): the type is what says it is a
         // mailer error, and the number is no SMTP reply code, so keep the type with it.
@@ -85,6 +101,7 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
             status,
             reply_code,
             action: b.get("action").unwrap_or("").trim().to_ascii_lowercase(),
+            original_recipient,
             remote_mta: b.get("remote-mta").map(diagnostic_value).unwrap_or("").to_string(),
             diagnostic,
             time,

@@ -79,8 +79,33 @@ pub fn address_value(v: &str) -> String {
         None => v,
     };
     let v = v.trim().trim_start_matches('<').trim_end_matches('>').trim();
-    let v = v.split_whitespace().next().unwrap_or("");
-    v.trim_matches(|c| c == '<' || c == '>' || c == '"' || c == '\'').to_ascii_lowercase()
+    // A quoted local part may hold spaces: `"john doe"@example.com` is one address.
+    let v = if v.starts_with('"') {
+        match v[1..].find('"') {
+            Some(q) => {
+                let end = v[q + 2..].find(|c: char| c.is_whitespace() || c == '>').map_or(v.len(), |e| q + 2 + e);
+                &v[..end]
+            }
+            None => v.split_whitespace().next().unwrap_or(""),
+        }
+    } else {
+        v.split_whitespace().next().unwrap_or("")
+    };
+    let v = v.trim_matches(|c| c == '<' || c == '>' || c == '\'');
+    // Quotes stay only around a quoted local part (RFC 5321 §4.1.2): `"a b"@x`.
+    let v = if v.starts_with('"') && v.contains("\"@") { v } else { v.trim_matches('"') };
+    strip_route_prefix(v).to_ascii_lowercase()
+}
+
+/// An address written with a transport prefix (`smtp=user@host`, `SMTP:user@host`, `rfc822:`):
+/// the address is what follows it.
+pub fn strip_route_prefix(v: &str) -> &str {
+    for p in ["smtp=", "smtp:", "rfc822:", "rfc822=", "mailto:"] {
+        if v.len() > p.len() && v[..p.len()].eq_ignore_ascii_case(p) {
+            return &v[p.len()..];
+        }
+    }
+    v
 }
 
 /// "smtp; 550 5.1.1 ..." → "550 5.1.1 ..." (the diagnostic type prefix removed).
@@ -98,6 +123,15 @@ pub fn diagnostic_value(v: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_local_parts_and_prefixes() {
+        assert_eq!(address_value("rfc822; \"john.doe\"@Example.com"), "\"john.doe\"@example.com");
+        assert_eq!(address_value("rfc822; <\"john doe\"@example.com>"), "\"john doe\"@example.com");
+        assert_eq!(address_value("rfc822; smtp=lena.m@example.com"), "lena.m@example.com");
+        assert_eq!(address_value("rfc822;<kim@example.com>"), "kim@example.com");
+        assert_eq!(address_value("\"kim@example.com\""), "kim@example.com");
+    }
 
     #[test]
     fn blocks_without_blank_line_between() {

@@ -5,10 +5,12 @@ pub mod address;
 pub mod amazonses;
 pub mod arf;
 pub mod autoreply;
-pub mod dialect;
+pub mod challenge;
 pub mod dsn;
 pub mod fields;
+pub mod lhost;
 pub mod mime;
+pub mod rhost;
 pub mod smtp;
 pub mod text;
 pub mod view;
@@ -70,13 +72,22 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     let truncated = raw.len() > MAX_PARSE;
     let raw = &raw[..raw.len().min(MAX_PARSE)];
     let v = view::view(raw).ok_or(ExtractError::NotMail)?;
+    let mut dialect = "";
+    let human = v.human();
+    let probe = lhost::Probe::new(&v, human);
+    let known = std::cell::OnceCell::new();
+    let identify = || *known.get_or_init(|| lhost::identify(&probe));
     let (kind, mut bounces) = if let Some(kb) = amazonses::extract(&v) {
+        dialect = "amazonses";
         kb
     } else if let Some(b) = arf::extract(&v) {
         (Kind::Arf, b)
     } else if let Some(b) = dsn::extract(&v) {
         (Kind::Dsn, b)
-    } else if let Some(b) = text::extract(&v) {
+    } else if challenge::is_challenge(&v, human) {
+        // A challenge/response or sender-verification request: nobody failed.
+        (Kind::NotBounce, Vec::new())
+    } else if let Some(b) = text::extract(&v, identify().map_or(&[][..], |d| d.start), identify().is_some()) {
         (Kind::Text, b)
     } else if let Some(b) = autoreply::extract(&v) {
         (Kind::Autoreply, b)
@@ -84,11 +95,19 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         (Kind::NotBounce, Vec::new())
     };
     if matches!(kind, Kind::Dsn | Kind::Text) {
-        let human = v.human();
-        let lower = human.to_ascii_lowercase();
+        match identify() {
+            Some(d) if dialect.is_empty() => {
+                dialect = d.name;
+                if let Some(refine) = d.refine {
+                    refine(&probe, &mut bounces);
+                }
+            }
+            _ if !dialect.is_empty() => {}
+            _ => dialect = if kind == Kind::Dsn { "rfc3464" } else { "generic" },
+        }
+        let lower = probe.body();
         // The whole text is scanned for a command only when a record's own lines name none.
         let whole_cmd = std::cell::OnceCell::new();
-        dialect::refine(&v, human, &mut bounces);
         for b in bounces.iter_mut() {
             let pos = if b.recipient.is_empty() { None } else { memchr::memmem::find(lower.as_bytes(), b.recipient.as_bytes()) };
             let block = pos.map(|p| text::block_at(human, p)).unwrap_or_default();
@@ -96,7 +115,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
                 b.diagnostic = text::prose_at(human, pos);
             }
             if b.status.is_empty() || b.status.ends_with(".0.0") {
-                if let Some(s) = crate::status::find_status(&b.diagnostic).filter(|s| !s.ends_with(".0.0")) {
+                if let Some(s) = text::failure_status(&b.diagnostic).filter(|s| !s.ends_with(".0.0")) {
                     b.status = s.to_string();
                 }
             }
@@ -111,6 +130,16 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
                 b.smtp_command = cmd.to_string();
             }
         }
+    } else if kind == Kind::Arf {
+        dialect = if dialect.is_empty() { "arf" } else { dialect };
+    } else if kind == Kind::Autoreply {
+        dialect = "rfc3834";
+    }
+    for b in bounces.iter_mut() {
+        b.dialect = dialect.to_string();
+        if let Some(p) = rhost::identify(b) {
+            b.provider = p.to_string();
+        }
     }
     let as_auto_reply = if kind == Kind::Text && v.report_type.is_empty() && autoreply::declared(&v) {
         Some(autoreply::extract(&v).unwrap_or_default())
@@ -118,6 +147,7 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
         None
     };
     for b in &mut bounces {
+        collapse_continuations(&mut b.diagnostic);
         if b.time.is_none() {
             b.time = v.date;
         }
@@ -136,6 +166,45 @@ pub fn analyze(raw: &[u8]) -> Result<Analysis, ExtractError> {
     })
 }
 
+
+/// A multi-line SMTP reply (RFC 5321 §4.2.1) unfolded onto one line repeats its code on every
+/// line: "421-4.7.0 Our system has detected an unusual rate of 421-4.7.0 unsolicited mail".
+/// The repeats are dropped, so that the reply reads as one sentence.
+fn collapse_continuations(diag: &mut String) {
+    let t = diag.trim_start();
+    let b = t.as_bytes();
+    if b.len() < 4 || !b[..3].iter().all(u8::is_ascii_digit) || !matches!(b[3], b'-' | b' ') {
+        return;
+    }
+    // The code and, when there is one, the enhanced status after it: "421-4.7.0".
+    let code_end = t[4..].split_once(' ').filter(|(s, _)| crate::status::find_status(s) == Some(*s)).map_or(3, |(s, _)| 4 + s.len());
+    let (code, status) = (&t[..3], &t[4..code_end.max(4)]);
+    let repeat = |sep: char| if status.is_empty() { format!(" {code}{sep}") } else { format!(" {code}{sep}{status} ") };
+    let (dash, space) = (repeat('-'), repeat(' '));
+    if !t[code_end..].contains(&dash) && !t[code_end..].contains(&space) {
+        return;
+    }
+    let body = t[code_end..].trim_start_matches(['-', ' ']).replace(&dash, " ").replace(&space, " ");
+    *diag = if status.is_empty() { format!("{code} {body}") } else { format!("{code} {status} {body}") };
+}
+
+#[cfg(test)]
+mod continuation_tests {
+    use super::collapse_continuations;
+
+    #[test]
+    fn repeated_codes_dropped() {
+        let mut d = "421-4.7.0 Our system has detected an unusual rate of 421-4.7.0 unsolicited mail. 421 4.7.0 Try later".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "421 4.7.0 Our system has detected an unusual rate of unsolicited mail. Try later");
+        let mut d = "550-Mailbox unknown 550-try again 550 bye".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "550 Mailbox unknown try again bye");
+        let mut d = "550 5.1.1 User unknown".to_string();
+        collapse_continuations(&mut d);
+        assert_eq!(d, "550 5.1.1 User unknown");
+    }
+}
 
 /// RFC 5322 / RFC 3339 date → unix seconds.
 pub fn parse_date(s: &str) -> Option<i64> {

@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 
 /// Lines diagnostics are taken from at most, per recipient.
 const MAX_DIAG_LINES: usize = 8;
-const MAX_RECIPIENTS: usize = 500;
+/// Most recipients read from one plain-text bounce (prose names a handful; more is a quoted
+/// list, not a report). Reaching it is logged.
+const MAX_RECIPIENTS: usize = 10_000;
 
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -33,8 +35,43 @@ static ORIGINAL_MARK: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Where the sending side's own address shows up in a transcript (MAIL FROM:<sender>).
-static SENDER_CONTEXT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?|message-id:|in-reply-to:|references:)\s*<?\s*$").unwrap());
+static SENDER_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:mail from:?|envelope-from|sender:?|from:|return-path:?|reply-to:?|message-id:|in-reply-to:|references:|list-[a-z]+:|mailto:|contact(?: us at)?|write to|e-?mail us at|report (?:it |this )?to|complaints? to|removal requests? to|send (?:an )?e-?mail to|questions? to)\s*<?\s*$").unwrap()
+});
+
+/// A header-like field of a summary of the returned message, just before an address.
+static SUMMARY_FIELD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)^\s*(?:to|cc|bcc|an|à|a):\s*<?\s*$").unwrap());
+
+/// A delay notice: the MTA still tries, nothing has failed yet (RFC 3464 `Action: delayed`,
+/// written in prose). Sendmail: "THIS IS A WARNING MESSAGE ONLY"; Exim: "No action is required
+/// on your part"; Postfix: "Delayed Mail (still being retried)"; OpenSMTPD: "only a temporary
+/// failure report"; qmail-style and others: "will continue to try", "not yet been delivered".
+static DELAY_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)this is a warning message only|no action is required on your part|still being retried|only a temporary failure report|(?:will|shall) (?:continue|keep) (?:to try|trying)|will be retried|not yet been delivered|has not (?:yet )?been delivered yet|still trying|do not need to re-?send|warning: could not send message for past|delivery (?:status notification \(delay\)|delayed|is delayed)|delayed mail").unwrap()
+});
+
+/// Whether the message reports a delay rather than a failure.
+pub fn is_delay_notice(v: &MailView, human: &str) -> bool {
+    DELAY_NOTICE.is_match(&v.subject) || DELAY_NOTICE.is_match(human)
+}
+
+/// The first failure status (4.x.x or 5.x.x) in a text, else any status: a transcript shows the
+/// accepted commands' `250 2.1.5` before the refusal.
+pub fn failure_status(text: &str) -> Option<&str> {
+    let mut first = None;
+    let mut rest = text;
+    let mut base = 0;
+    while let Some(st) = find_status(rest) {
+        if st.starts_with('4') || st.starts_with('5') {
+            return Some(st);
+        }
+        first.get_or_insert(st);
+        let at = st.as_ptr() as usize - rest.as_ptr() as usize + st.len();
+        base += at;
+        rest = &text[base..];
+    }
+    first
+}
 
 pub fn looks_like_bounce(v: &MailView) -> bool {
     if v.header("x-failed-recipients").is_some() {
@@ -106,6 +143,9 @@ fn header_run(text: &str) -> Option<usize> {
 fn recipients(v: &MailView, text: &str) -> Vec<(usize, String)> {
     let mut excluded: Vec<String> = v.to.clone();
     excluded.push(v.from.clone());
+    // The sending side's own addresses, as the returned message names them: its author, its
+    // sender, its reply and list addresses. Reporting them would quarantine the list itself.
+    excluded.extend(super::arf::original_senders(&v.original_headers));
     let mut out: Vec<(usize, String)> = Vec::new();
     if let Some(h) = v.header("x-failed-recipients") {
         for (_, a) in find_all(h) {
@@ -130,6 +170,14 @@ fn recipients(v: &MailView, text: &str) -> Vec<(usize, String)> {
         if SENDER_CONTEXT.is_match(before) {
             continue;
         }
+        // A summary of the returned message ("To: a@b" under "Your message") names the
+        // recipient, but its reason is written where the address comes again.
+        let pos = if SUMMARY_FIELD.is_match(before) {
+            let lower = text[pos + a.len()..].to_ascii_lowercase();
+            memchr::memmem::find(lower.as_bytes(), a.as_bytes()).map_or(pos, |i| pos + a.len() + i)
+        } else {
+            pos
+        };
         out.push((pos, a));
     }
     if out.is_empty() {
@@ -187,7 +235,9 @@ fn diagnostic_at(text: &str, pos: usize, others: &[(usize, String)]) -> String {
             }
         }
         if t.is_empty() {
-            if substantive(&lines) {
+            // A paragraph that ends announcing what follows ("For the following reason:")
+            // gives its reason in the next one.
+            if substantive(&lines) && !lines.last().is_some_and(|l| l.ends_with(':')) {
                 break;
             }
             continue;
@@ -317,25 +367,37 @@ fn response_was(text: &str) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join(" "))
 }
 
-/// Records of a plain-text bounce; `None` when the message does not look like one.
-pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
-    if !looks_like_bounce(v) {
+/// Records of a plain-text bounce; `None` when the message does not look like one. `start`
+/// holds the dialect's markers (lower case) of where its report begins: the prose before is
+/// greeting, often in another language. `known` says a dialect recognised the bounce.
+pub fn extract(v: &MailView, start: &[&str], known: bool) -> Option<Vec<Bounce>> {
+    if !known && !looks_like_bounce(v) {
         return None;
     }
-    let text = v.human();
+    let human = v.human();
+    let text = report_start(human, start).map_or(human, |i| &human[i..]);
     let mut rcpts = recipients(v, text);
+    if rcpts.is_empty() && !std::ptr::eq(text, human) {
+        rcpts = recipients(v, human);
+    }
     if rcpts.is_empty() {
         // Mail sent to oneself: the failed address is also the bounce's To, which the search
         // above leaves out. Taken back only where it stands alone on its line (`<a@b>:`).
         rcpts = address_lines(text);
     }
     if rcpts.is_empty() {
-        // The returned message's To: is the recipient when the prose names nobody.
+        // The returned message's To: is the recipient when the prose names nobody: from its
+        // attached header, else from the copy pasted below the prose.
         rcpts = super::arf::original_to(&v.original_headers).into_iter().map(|a| (usize::MAX, a)).collect();
+        if rcpts.is_empty() {
+            let pasted = v.prose()[human.len()..].trim_start_matches(|c: char| c != '\n');
+            rcpts = super::arf::original_to(pasted.trim_start()).into_iter().map(|a| (usize::MAX, a)).collect();
+        }
     }
     if rcpts.is_empty() {
         rcpts.push((usize::MAX, String::new()));
     }
+    let action = if is_delay_notice(v, human) { "delayed" } else { "failed" };
     let single = rcpts.len() == 1;
     let out = rcpts
         .iter()
@@ -355,8 +417,9 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
             }
             Bounce {
                 recipient: r.clone(),
-                status: find_status(&diagnostic).unwrap_or("").to_string(),
+                status: failure_status(&diagnostic).unwrap_or("").to_string(),
                 reply_code: find_reply_code(&diagnostic).unwrap_or("").to_string(),
+                action: action.to_string(),
                 diagnostic,
                 time: v.date,
                 ..Default::default()
@@ -364,6 +427,15 @@ pub fn extract(v: &MailView) -> Option<Vec<Bounce>> {
         })
         .collect();
     Some(out)
+}
+
+/// Where the dialect's report begins in the prose, when one of its markers is there.
+fn report_start(human: &str, markers: &[&str]) -> Option<usize> {
+    if markers.is_empty() {
+        return None;
+    }
+    let lower = human.to_ascii_lowercase();
+    markers.iter().filter_map(|m| memchr::memmem::find(lower.as_bytes(), m.as_bytes())).min()
 }
 
 /// The diagnostic prose for one recipient (first mentioned at `pos` of the human part), for

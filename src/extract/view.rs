@@ -39,21 +39,61 @@ pub struct MailView {
 /// a bounce carries dozens of Received and DKIM lines nobody reads.
 const READ_HEADERS: &[&str] = &[
     "auto-submitted",
+    "content-language",
     "from",
+    "list-id",
+    "list-unsubscribe",
     "precedence",
+    "received",
+    "reply-to",
     "return-path",
+    "x-ahmailid",
+    "x-aol-ip",
     "x-autoreply",
     "x-autorespond",
     "x-autoresponder",
+    "x-aws-outgoing",
+    "x-boxbe-status",
+    "x-delivery-agent",
     "x-failed-recipients",
+    "x-gm-message-state",
+    "x-gmx-antispam",
     "x-google-smtp-source",
+    "x-mailer",
+    "x-message-delivery",
+    "x-message-info",
+    "x-mimeole",
+    "x-mlserver",
+    "x-ms-embedded-report",
+    "x-ms-exchange-message-is-ndr",
+    "x-msg-ref",
+    "x-mx-bounce",
+    "x-mxl-hash",
+    "x-mxl-notehash",
+    "x-nai-header",
+    "x-original-mailer",
+    "x-sef-processed",
+    "x-ses-outgoing",
+    "x-tmda",
 ];
+
+/// The `READ_HEADERS` entry for a field name in any case (the list is sorted: a binary search
+/// instead of a comparison with every entry, for every field of every message).
+fn read_header(name: &str) -> Option<&'static str> {
+    let cmp = |r: &&str| r.bytes().map(|b| b.to_ascii_lowercase()).cmp(name.bytes().map(|b| b.to_ascii_lowercase()));
+    READ_HEADERS.binary_search_by(cmp).ok().map(|i| READ_HEADERS[i])
+}
 
 impl MailView {
     /// The first top-level field `name` (lower case, one of `READ_HEADERS`), unfolded.
     pub fn header(&self, name: &str) -> Option<&str> {
         debug_assert!(READ_HEADERS.contains(&name), "header {name:?} is not in READ_HEADERS");
         self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+    /// Every top-level field `name` (lower case, one of `READ_HEADERS`), unfolded, in order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        debug_assert!(READ_HEADERS.contains(&name), "header {name:?} is not in READ_HEADERS");
+        self.headers.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
     /// All text, the prose parts joined: what plain-text extraction reads.
     pub fn prose(&self) -> &str {
@@ -95,9 +135,9 @@ fn view_reading(raw: &[u8], reads: fn(&mail_parser::ContentType<'_>) -> bool) ->
         .iter()
         .take(500)
         .filter_map(|h| {
-            let name = READ_HEADERS.iter().find(|r| h.name.as_str().eq_ignore_ascii_case(r))?;
+            let name = read_header(h.name.as_str())?;
             let value = std::str::from_utf8(raw.get(h.offset_start as usize..h.offset_end as usize)?).ok()?;
-            Some((*name, unfold(value)))
+            Some((name, unfold(value)))
         })
         .collect();
     collect_parts(&parts, &mut v);

@@ -40,13 +40,30 @@ impl Dest {
 /// The result of one batch.
 #[derive(Debug, Default)]
 pub struct BatchResult {
-    /// (uid, destination) of every message of the batch, in order.
-    pub dests: Vec<(u32, Dest)>,
+    /// (uid, destination, fingerprint) of every message of the batch, in order.
+    pub dests: Vec<(u32, Dest, [u8; 32])>,
     pub recorded: u64,
     pub duplicates: u64,
     pub failed: u64,
     pub not_bounce: u64,
     pub records: u64,
+}
+
+/// Marks an error of the database (not of a mailbox): a failed transaction, a database that
+/// cannot be written, a stopped database thread. The daemon retries such an error for a bounded
+/// time only (`[daemon] database_retry`), then exits with a failure status.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseError;
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("database error")
+    }
+}
+
+/// Is this (a context of) a database error?
+pub fn is_database_error(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<DatabaseError>().is_some()
 }
 
 type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
@@ -82,6 +99,8 @@ pub struct Db {
     /// The rules in force; replaced as a whole on reload (a batch keeps the set it started with).
     rules: Arc<RwLock<Arc<RuleSet>>>,
     threads: usize,
+    /// Since when every transaction has failed (None: the last one succeeded).
+    failing_since: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Db {
@@ -93,7 +112,8 @@ impl Db {
         };
         let (tx, rx) = mpsc::channel();
         let h = std::thread::Builder::new().name("inmail-db".into()).spawn(move || db_thread(store, cfg, rx))?;
-        Ok((Db { tx, rules: Arc::new(RwLock::new(Arc::new(rules))), threads }, h))
+        let failing_since = Arc::new(std::sync::Mutex::new(None));
+        Ok((Db { tx, rules: Arc::new(RwLock::new(Arc::new(rules))), threads, failing_since }, h))
     }
 
     /// Start the analysis threads (at a lower priority, see `lower_analysis_priority`) and build
@@ -107,8 +127,8 @@ impl Db {
             include_bytes!("../../fixtures/imap/dsn-mailbox-full.eml"),
             include_bytes!("../../fixtures/imap/text-bounce.eml"),
             include_bytes!("../../fixtures/imap/not-bounce.eml"),
-            include_bytes!("../../fixtures/dialects/unsubscribe.eml"),
-            include_bytes!("../../fixtures/dialects/vacation.eml"),
+            include_bytes!("../../fixtures/cases/unsubscribe.eml"),
+            include_bytes!("../../fixtures/cases/vacation.eml"),
         ];
         let (rules, threads) = (self.rules(), self.threads);
         if !crate::ingest::lower_analysis_priority(threads, 10) {
@@ -143,8 +163,25 @@ impl Db {
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> anyhow::Result<T> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).map_err(|_| anyhow::anyhow!("database thread stopped"))?;
-        rx.await.map_err(|_| anyhow::anyhow!("database thread stopped"))?
+        let stopped = || anyhow::anyhow!("database thread stopped").context(DatabaseError);
+        self.tx.send(make(reply)).map_err(|_| stopped())?;
+        let r = rx.await.map_err(|_| stopped()).and_then(|r| r);
+        if let Err(e) = &r {
+            self.failed(e);
+        }
+        r
+    }
+
+    /// Note a failed request: the database's failure starts now, unless it had already.
+    fn failed(&self, e: &anyhow::Error) {
+        if is_database_error(e) {
+            self.failing_since.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    /// How long the database has failed every transaction (zero when the last one succeeded).
+    pub fn failing_for(&self) -> Duration {
+        self.failing_since.lock().unwrap_or_else(|e| e.into_inner()).map(|t| t.elapsed()).unwrap_or_default()
     }
 
     /// Load (or reset, when UIDVALIDITY changed) the checkpoint: (last UID, was reset).
@@ -154,12 +191,18 @@ impl Db {
 
     /// Record an analyzed batch in one transaction (checkpoint included); returns once committed.
     pub async fn record(&self, mailbox: &str, folder: &str, uidvalidity: u32, batch: Analyzed) -> anyhow::Result<BatchResult> {
-        self.ask(|reply| Request::Record { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, batch, reply }).await
+        let r = self.ask(|reply| Request::Record { mailbox: mailbox.into(), folder: folder.into(), uidvalidity, batch, reply }).await;
+        match &r {
+            // A committed batch: the database works (a read alone would not tell).
+            Ok(_) => *self.failing_since.lock().unwrap_or_else(|e| e.into_inner()) = None,
+            Err(e) => self.failed(e),
+        }
+        r
     }
 
-    /// Make every committed batch durable (the WAL is synced to disk), before the messages
-    /// leave the mailbox: with `synchronous = NORMAL` a commit survives a crash of the process
-    /// but not, on its own, a power cut.
+    /// Make every committed batch durable before its messages leave the mailbox (a commit with
+    /// `synchronous = NORMAL` survives a crash of the process, not a power cut): see
+    /// `Store::sync`.
     pub async fn sync(&self) -> anyhow::Result<()> {
         self.ask(|reply| Request::Sync { reply }).await
     }
@@ -194,16 +237,23 @@ fn db_thread(mut store: Store, cfg: Config, rx: mpsc::Receiver<Request>) {
         };
         match req {
             Request::Begin { mailbox, folder, uidvalidity, reply } => {
-                let r = imap_state::begin(store.conn(), &mailbox, &folder, uidvalidity).map_err(anyhow::Error::from);
+                let r = imap_state::begin(store.conn(), &mailbox, &folder, uidvalidity)
+                    .map_err(|e| anyhow::Error::from(e).context(DatabaseError));
                 let _ = reply.send(r);
             }
             Request::Record { mailbox, folder, uidvalidity, batch, reply } => {
-                let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch);
+                let started = std::time::Instant::now();
+                let r = record(&mut store, &cfg, &mailbox, &folder, uidvalidity, batch).map_err(|e| e.context(DatabaseError));
+                if r.is_ok() {
+                    crate::metrics::global().commit_seconds(started.elapsed().as_secs_f64());
+                }
+                if r.is_ok() && super::fault::read_only_now() {
+                    let _ = store.conn().execute_batch("PRAGMA query_only = ON;");
+                }
                 let _ = reply.send(r);
             }
             Request::Sync { reply } => {
-                let r = store.conn().execute_batch("PRAGMA wal_checkpoint(PASSIVE);").map_err(anyhow::Error::from);
-                let _ = reply.send(r);
+                let _ = reply.send(store.sync().map_err(|e| anyhow::Error::from(e).context(DatabaseError)));
             }
             Request::Polled { mailbox, folder, new_messages } => {
                 if let Err(e) = imap_state::polled(store.conn(), &mailbox, &folder, new_messages) {
@@ -276,7 +326,7 @@ fn record(store: &mut Store, cfg: &Config, mailbox: &str, folder: &str, uidvalid
                 }
             }
         };
-        res.dests.push((*uid, dest));
+        res.dests.push((*uid, dest, raw.fingerprint));
     }
     imap_state::polled(store.conn(), mailbox, folder, res.recorded + res.failed)?;
     Ok(res)

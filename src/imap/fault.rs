@@ -5,6 +5,12 @@
 //!   commit and move.
 //! - `disconnect-after-commit:N`: after the N-th commit the IMAP connection is dropped without
 //!   LOGOUT and the worker reconnects, as after a network cut between commit and move.
+//! - `read-only-after-commit:N`: after the N-th commit the daemon's database connection turns
+//!   read-only (`PRAGMA query_only`): every later write fails with SQLite's "attempt to write a
+//!   readonly database", as it would on a database made read-only, and stays failing.
+//! - `cut-move:N`: the N-th move command is cut short as by a server dying in the middle of
+//!   its MOVE (a copy then an expunge): the messages are copied to the destination, not
+//!   expunged, and the connection is dropped.
 //! - `delay:MS`: wait MS milliseconds between fetching a batch and recording it, so that tests
 //!   can stop the server or kill the daemon while a batch is in flight.
 //!
@@ -36,6 +42,33 @@ fn fault() -> Option<Fault> {
 fn setting(name: &str) -> Option<u64> {
     let v = std::env::var("INMAIL_FAULT").ok()?;
     v.split(',').filter_map(|p| p.split_once(':')).find(|(k, _)| k.trim() == name).and_then(|(_, n)| n.trim().parse().ok())
+}
+
+static MOVES: AtomicU64 = AtomicU64::new(0);
+
+/// Called before each move command. Returns true when this one must be cut short.
+pub fn cut_move() -> bool {
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    let Some(at) = *AT.get_or_init(|| setting("cut-move")) else { return false };
+    let n = MOVES.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == at {
+        tracing::warn!(move_command = n, "INMAIL_FAULT: this move is cut short after its copy");
+    }
+    n == at
+}
+
+static DB_COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the database thread after each committed batch. Returns true when the database
+/// connection must turn read-only now.
+pub fn read_only_now() -> bool {
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    let Some(at) = *AT.get_or_init(|| setting("read-only-after-commit")) else { return false };
+    let n = DB_COMMITS.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == at {
+        tracing::warn!(commit = n, "INMAIL_FAULT: the database connection turns read-only");
+    }
+    n == at
 }
 
 /// The test-only delay between fetching and recording a batch.

@@ -10,26 +10,59 @@ use anyhow::Context;
 use futures::TryStreamExt;
 use std::time::{Duration, Instant};
 
-/// Run one mailbox until shutdown. Never returns on transient errors.
-pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown) {
+/// Run one mailbox until shutdown. Never returns on a mailbox's errors (they are retried with
+/// backoff); returns the error when the database has failed every transaction for
+/// `database_retry`: the daemon then stops with a failure status (systemd restarts it, and
+/// alerting sees it), rather than fetching the same messages forever without recording them.
+pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown, database_retry: Duration) -> anyhow::Result<()> {
     let tls = match tls_connector(&m) {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(mailbox = %m.name, error = %format!("{e:#}"), "mailbox disabled: bad TLS settings");
             db.error(&m.name, &m.folder, format!("{e:#}"));
-            return;
+            return Ok(());
         }
     };
     let mut attempt: u32 = 0;
     let mut outage_since: Option<Instant> = None;
+    let mut db_failing = false;
+    let cut_moves = std::sync::Mutex::new(Vec::new());
     while !shutdown.requested() {
         let mut connected = false;
-        let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt).await;
+        let r = session(&m, tls.as_ref(), &db, &mut shutdown, &mut connected, &mut outage_since, attempt, &cut_moves).await;
         match r {
             Ok(()) => break,
+            Err(e) if super::db::is_database_error(&e) => {
+                let (msg, failing) = (format!("{e:#}"), db.failing_for());
+                if failing >= database_retry {
+                    tracing::error!(
+                        mailbox = %m.name,
+                        error = %msg,
+                        failing_s = failing.as_secs(),
+                        "database error persists: stopping the daemon"
+                    );
+                    return Err(e);
+                }
+                if !db_failing {
+                    tracing::error!(mailbox = %m.name, error = %msg, retry_s = database_retry.as_secs(), "database error; retrying, then stopping if it persists");
+                } else {
+                    tracing::debug!(mailbox = %m.name, error = %msg, attempt, "database still failing");
+                }
+                db_failing = true;
+                attempt = attempt.saturating_add(1);
+                let delay = backoff(attempt, m.reconnect_max).min(database_retry.saturating_sub(failing).max(Duration::from_millis(200)));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait() => break,
+                }
+            }
             Err(e) => {
                 let msg = format!("{e:#}");
                 db.error(&m.name, &m.folder, msg.clone());
+                if db_failing && db.failing_for().is_zero() {
+                    db_failing = false;
+                    tracing::info!(mailbox = %m.name, "database writable again");
+                }
                 if connected {
                     attempt = 0;
                 }
@@ -49,6 +82,7 @@ pub async fn run(m: MailboxConfig, db: Db, mut shutdown: Shutdown) {
         }
     }
     tracing::info!(mailbox = %m.name, "mailbox stopped");
+    Ok(())
 }
 
 /// 1 s, 2 s, 4 s… up to `max` seconds, with ±25 % jitter.
@@ -79,6 +113,7 @@ async fn session(
     connected: &mut bool,
     outage_since: &mut Option<Instant>,
     attempts: u32,
+    cut_moves: &std::sync::Mutex<Vec<CutMove>>,
 ) -> anyhow::Result<()> {
     let password = m.password()?;
     let (mut s, caps) = connect(m, tls, &password).await?;
@@ -89,6 +124,14 @@ async fn session(
         None => tracing::info!(mailbox = %m.name, host = %m.host, idle = caps.idle, r#move = caps.moves, "connected"),
     }
     ensure_folders(m, &mut s).await?;
+    let mut pending = std::mem::take(&mut *cut_moves.lock().unwrap_or_else(|e| e.into_inner()));
+    while !pending.is_empty() {
+        if let Err(e) = repair_cut_move(m, &mut s, caps, &pending[0]).await {
+            cut_moves.lock().unwrap_or_else(|e| e.into_inner()).extend(pending);
+            return Err(e);
+        }
+        pending.remove(0);
+    }
     let mb = timed(m, "SELECT", s.select(&m.folder)).await?;
     let uidvalidity = mb.uid_validity.unwrap_or(0);
     let (mut last_uid, reset) = db.begin(&m.name, &m.folder, uidvalidity).await?;
@@ -96,7 +139,8 @@ async fn session(
         tracing::warn!(mailbox = %m.name, uidvalidity, "UIDVALIDITY changed: checkpoint reset, messages are deduplicated by content");
     }
     loop {
-        if !process_pending(m, &mut s, caps, db, shutdown, uidvalidity, &mut last_uid).await? {
+        let cut = Cut { moves: cut_moves, uidvalidity };
+        if !process_pending(m, &mut s, caps, db, shutdown, uidvalidity, &mut last_uid, &cut).await? {
             // Fault injection asked for a dropped connection.
             anyhow::bail!("connection dropped (INMAIL_FAULT)");
         }
@@ -177,11 +221,12 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
-/// Messages are taken in rounds of at most this many; the committed messages of a round are
-/// moved (flagged, deleted) in one command per destination at its end. A command that changes a folder costs
-/// the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus ~60 µs
-/// of CPU per message), so the daemon records a backlog first and moves it in few commands;
-/// the bound keeps the work redone after a crash (refetch, found by fingerprint) small.
+/// Messages are taken in rounds of at most this many (one UID SEARCH each). Committed messages
+/// are moved (flagged, deleted) during the round, between two FETCH commands, once
+/// `move_every` of them wait, and the rest at the round's end. A command that changes a folder
+/// costs the server far more than fetching (Dovecot's Maildir MOVE: ~50 ms per command plus
+/// ~60 µs of CPU per message), so moves go in bulk, one command per destination; `move_every`
+/// bounds what a crash leaves to fetch again (found by fingerprint, only moved).
 const ACT_EVERY: usize = 20_000;
 
 /// How many messages the next batch holds (a batch is analyzed together and committed in one
@@ -248,8 +293,12 @@ async fn fetch_span(
     out: &tokio::sync::mpsc::Sender<Vec<(u32, RawMessage)>>,
 ) -> anyhow::Result<bool> {
     let set = uid_set(span);
-    let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, "(UID BODY.PEEK[])")).await?;
+    let mut st = timed(m, "UID FETCH", s.uid_fetch(&set, FETCH_QUERY.as_str())).await?;
     let (mut open, mut seen) = (true, 0usize);
+    // Messages cut at `WHOLE` (uid, name): fetched again in pieces once this command is over.
+    // Only their UIDs wait, so that many large messages in one command take no more memory
+    // than one.
+    let mut long: Vec<(u32, String)> = Vec::new();
     // Each message's source name is this prefix and its UID.
     let prefix = format!("imap://{}/{};UIDVALIDITY={};UID=", m.name, m.folder, uidvalidity);
     let mut size = sizer.next(span.len() + after);
@@ -262,9 +311,31 @@ async fn fetch_span(
         let mut name = String::with_capacity(prefix.len() + 10);
         name.push_str(&prefix);
         let _ = std::fmt::Write::write_fmt(&mut name, format_args!("{uid}"));
+        if body.len() >= WHOLE {
+            long.push((uid, name));
+            continue;
+        }
         let msg = Collector::whole(body, name);
-        bytes += msg.size as usize;
+        bytes += msg.raw.len();
         batch.push((uid, msg));
+        crate::metrics::global().fetched(&m.name, 1);
+        seen += 1;
+        if batch.len() >= size {
+            sizer.observe(batch.len(), bytes);
+            open = out.send(std::mem::take(&mut batch)).await.is_ok();
+            size = sizer.next(span.len().saturating_sub(seen) + after);
+            (batch, bytes) = (Vec::with_capacity(size), 0);
+        }
+    }
+    drop(st);
+    for (uid, name) in long {
+        if !open {
+            break;
+        }
+        if let Some(msg) = fetch_in_pieces(m, s, uid, name).await? {
+            bytes += msg.raw.len();
+            batch.push((uid, msg));
+        }
         seen += 1;
         if batch.len() >= size {
             sizer.observe(batch.len(), bytes);
@@ -280,12 +351,50 @@ async fn fetch_span(
     Ok(open)
 }
 
+/// A message is fetched whole up to this many bytes (the bytes kept in memory, as for a replay);
+/// a longer one is fetched again in `CHUNK`s, each hashed and counted, and dropped past the
+/// bound: a 200 MB message never sits whole in memory (nor in the IMAP library's read buffer).
+const WHOLE: usize = crate::source::MAX_MESSAGE;
+const CHUNK: usize = 4 * 1024 * 1024;
+
+static FETCH_QUERY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("(UID BODY.PEEK[]<0.{WHOLE}>)"));
+
+/// A message longer than `WHOLE`, chunk by chunk: the same bytes kept, fingerprint and size as
+/// a replay of it. None when the server no longer has it (expunged meanwhile): it is not
+/// recorded from a part.
+async fn fetch_in_pieces(m: &MailboxConfig, s: &mut ImapSession, uid: u32, name: String) -> anyhow::Result<Option<RawMessage>> {
+    let (mut c, mut offset) = (Collector::new(), 0usize);
+    loop {
+        let query = format!("(UID BODY.PEEK[]<{offset}.{CHUNK}>)");
+        let mut st = timed(m, "UID FETCH", s.uid_fetch(uid.to_string(), &query)).await?;
+        let mut got: Option<usize> = None;
+        while let Some(f) = timed(m, "UID FETCH", st.try_next()).await? {
+            if f.uid != Some(uid) {
+                continue;
+            }
+            let body = f.body().unwrap_or_default();
+            c.push(body);
+            got = Some(got.unwrap_or(0) + body.len());
+        }
+        match got {
+            None => {
+                tracing::warn!(mailbox = %m.name, uid, "message gone while its rest was fetched: left for the next pass");
+                return Ok(None);
+            }
+            Some(n) if n < CHUNK => return Ok(Some(c.finish(name))),
+            Some(n) => offset += n,
+        }
+    }
+}
+
 /// Record and move everything pending, in rounds of at most `ACT_EVERY` messages. Within a
 /// round three stages run at once, each at its own pace, handing batches on through channels
 /// (that hold one fetched batch, two analyzed ones): this connection fetches, the analysis
-/// threads analyze, the database thread commits. At the end of a round the committed messages
-/// are moved in bulk, after the database is synced. Returns false when fault injection asks to
-/// drop the connection.
+/// threads analyze, the database thread commits. The committed messages are moved in bulk,
+/// after the database is synced to disk, once `move_every` of them wait (between two FETCH
+/// commands) and at the end of the round. Returns false when fault injection asks to drop the
+/// connection.
+#[allow(clippy::too_many_arguments)]
 async fn process_pending(
     m: &MailboxConfig,
     s: &mut ImapSession,
@@ -294,6 +403,7 @@ async fn process_pending(
     shutdown: &Shutdown,
     uidvalidity: u32,
     last_uid: &mut u32,
+    cut: &Cut<'_>,
 ) -> anyhow::Result<bool> {
     let started = Instant::now();
     let mut handled = 0usize;
@@ -317,8 +427,10 @@ async fn process_pending(
         }
         let round = &uids[..uids.len().min(ACT_EVERY)];
         handled += round.len();
-        // Committed, not yet acted on: (uid, destination).
-        let mut committed: Vec<(u32, Dest)> = Vec::new();
+        // Committed, not yet acted on: (uid, destination). Filled by the commit stage, taken
+        // by the fetch stage (which holds the connection) between two FETCH commands.
+        let committed: std::sync::Mutex<Vec<Committed>> = std::sync::Mutex::new(Vec::new());
+        let pending = &committed;
         let (to_analyze, mut fetched) = tokio::sync::mpsc::channel::<Vec<(u32, RawMessage)>>(1);
         // Two analyzed batches may wait for the database: a commit that takes longer than an
         // analysis (commits vary with what the batch touches) then does not stop the analysis
@@ -329,6 +441,11 @@ async fn process_pending(
             let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
             let mut pos = 0;
             while pos < round.len() && !shutdown.requested() {
+                let ready = {
+                    let mut c = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    if c.len() >= m.move_every.max(1) { std::mem::take(&mut *c) } else { Vec::new() }
+                };
+                act(m, session, caps, db, &ready, cut).await?;
                 let span = &round[pos..round.len().min(pos + m.batch_size.max(1) * BATCHES_PER_FETCH)];
                 pos += span.len();
                 if !fetch_span(m, session, span, round.len() - pos, uidvalidity, &mut sizer, &to_analyze).await? {
@@ -348,7 +465,7 @@ async fn process_pending(
             }
             anyhow::Ok(())
         };
-        let (done, last_commit_at, highest) = (&mut committed, &mut last_commit, &mut *last_uid);
+        let (done, last_commit_at, highest) = (pending, &mut last_commit, &mut *last_uid);
         let record = async move {
             while let Some(batch) = analyzed.recv().await {
                 if shutdown.requested() {
@@ -370,7 +487,7 @@ async fn process_pending(
                 if super::fault::after_commit() {
                     return anyhow::Ok(false);
                 }
-                done.extend_from_slice(&res.dests);
+                done.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&res.dests);
                 tracing::info!(
                     mailbox = %m.name,
                     messages = n,
@@ -386,11 +503,14 @@ async fn process_pending(
             anyhow::Ok(true)
         };
         let (fetch_result, analysis, recorded) = tokio::join!(fetch, analyze, record);
-        if !recorded? {
-            return Ok(false);
+        if matches!(recorded, Ok(false)) {
+            return Ok(false); // fault injection: the connection is dropped before any move
         }
-        // Whatever was committed is acted on even when an earlier stage failed.
-        let acted = act(m, s, caps, db, &committed).await;
+        // Whatever was committed is acted on even when a stage failed (a commit that failed
+        // included: the batches committed before it are on disk).
+        let rest = committed.into_inner().unwrap_or_else(|e| e.into_inner());
+        let acted = act(m, s, caps, db, &rest, cut).await;
+        recorded?;
         fetch_result?;
         analysis?;
         acted?;
@@ -401,14 +521,15 @@ async fn process_pending(
 }
 
 /// Act on the mailbox for committed messages, once the database has them on disk.
-async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[(u32, Dest)]) -> anyhow::Result<()> {
+async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests: &[Committed], cut: &Cut<'_>) -> anyhow::Result<()> {
     if dests.is_empty() {
         return Ok(());
     }
+    // The commits are durable before any message leaves the mailbox (see `Store::sync`).
     db.sync().await?;
-    let pick = |d: Dest| -> Vec<u32> {
-        let mut v: Vec<u32> = dests.iter().filter(|x| x.1 == d).map(|x| x.0).collect();
-        v.sort_unstable();
+    let pick = |d: Dest| -> Vec<(u32, [u8; 32])> {
+        let mut v: Vec<(u32, [u8; 32])> = dests.iter().filter(|x| x.1 == d).map(|x| (x.0, x.2)).collect();
+        v.sort_unstable_by_key(|x| x.0);
         v
     };
     let (bounces, other, errors) = (pick(Dest::Processed), pick(Dest::Other), pick(Dest::Error));
@@ -419,18 +540,86 @@ async fn act(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, db: &Db, dests:
             store_flags(m, s, &all, "+FLAGS.SILENT (\\Seen)").await?;
         }
         After::Move => {
-            move_to(m, s, caps, &bounces, &m.processed_folder).await?;
-            move_to(m, s, caps, &other, &m.other_folder).await?;
-            move_to(m, s, caps, &errors, &m.error_folder).await?;
+            move_to(m, s, caps, &bounces, &m.processed_folder, cut).await?;
+            move_to(m, s, caps, &other, &m.other_folder, cut).await?;
+            move_to(m, s, caps, &errors, &m.error_folder, cut).await?;
         }
         After::Delete => {
-            move_to(m, s, caps, &other, &m.other_folder).await?;
-            move_to(m, s, caps, &errors, &m.error_folder).await?;
+            move_to(m, s, caps, &other, &m.other_folder, cut).await?;
+            move_to(m, s, caps, &errors, &m.error_folder, cut).await?;
             if !bounces.is_empty() {
-                store_flags(m, s, &bounces, "+FLAGS.SILENT (\\Deleted)").await?;
-                expunge(m, s, caps, &bounces).await?;
+                let uids: Vec<u32> = bounces.iter().map(|b| b.0).collect();
+                store_flags(m, s, &uids, "+FLAGS.SILENT (\\Deleted)").await?;
+                expunge(m, s, caps, &uids).await?;
             }
         }
+    }
+    crate::metrics::global().moved(&m.name, dests.len() as u64);
+    Ok(())
+}
+
+/// A committed message: UID, destination, fingerprint.
+pub type Committed = (u32, Dest, [u8; 32]);
+
+/// A move cut short (the connection failed during it): the destination may hold copies of
+/// messages still in the watched folder (a server's MOVE is a copy then an expunge).
+pub struct CutMove {
+    dest: String,
+    /// The destination's UIDNEXT before the move: any copy has a UID from there on.
+    uidnext: u32,
+    uidvalidity: u32,
+    msgs: Vec<(u32, [u8; 32])>,
+}
+
+/// The moves cut short, kept across reconnections, and the watched folder's UIDVALIDITY.
+pub struct Cut<'a> {
+    moves: &'a std::sync::Mutex<Vec<CutMove>>,
+    uidvalidity: u32,
+}
+
+/// After a move cut short: the messages still in the watched folder whose copy already reached
+/// the destination (same fingerprint, UID from the destination's UIDNEXT before the move on)
+/// would be moved again, leaving two copies. The copy is expunged from the destination (the
+/// original is then moved as usual). Needs UIDPLUS (a plain EXPUNGE could remove messages
+/// someone else flagged \Deleted there); at most a bounded number of new destination messages
+/// is read.
+async fn repair_cut_move(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, c: &CutMove) -> anyhow::Result<()> {
+    if !caps.uidplus {
+        tracing::warn!(mailbox = %m.name, folder = %c.dest, "a move was cut short and the server has no UIDPLUS: copies it left in the destination are not looked for");
+        return Ok(());
+    }
+    let mb = timed(m, "SELECT", s.select(&m.folder)).await?;
+    if mb.uid_validity != Some(c.uidvalidity) {
+        return Ok(());
+    }
+    let uids: Vec<u32> = c.msgs.iter().map(|x| x.0).collect();
+    let still: std::collections::HashSet<u32> = timed(m, "UID SEARCH", s.uid_search(format!("UID {}", uid_set(&uids)))).await?;
+    let wanted: std::collections::HashSet<[u8; 32]> = c.msgs.iter().filter(|x| still.contains(&x.0)).map(|x| x.1).collect();
+    if wanted.is_empty() {
+        return Ok(()); // the move went through (only its answer was lost)
+    }
+    let dmb = timed(m, "SELECT", s.select(&c.dest)).await?;
+    let mut arrived: Vec<u32> =
+        timed(m, "UID SEARCH", s.uid_search(format!("UID {}:*", c.uidnext))).await?.into_iter().filter(|u| *u >= c.uidnext).collect();
+    arrived.sort_unstable();
+    let bound = 2 * c.msgs.len() + 100;
+    if arrived.len() > bound {
+        tracing::warn!(mailbox = %m.name, folder = %c.dest, arrived = arrived.len(), "a move was cut short; too many new messages in the destination to look for copies");
+        return Ok(());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(arrived.len() + 1);
+    let mut sizer = BatchSizer::new(m.batch_size, m.batch_bytes);
+    fetch_span(m, s, &arrived, 0, dmb.uid_validity.unwrap_or(0), &mut sizer, &tx).await?;
+    drop(tx);
+    let mut copies = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        copies.extend(batch.into_iter().filter(|(_, msg)| wanted.contains(&msg.fingerprint)).map(|(uid, _)| uid));
+    }
+    copies.sort_unstable();
+    if !copies.is_empty() {
+        store_flags(m, s, &copies, "+FLAGS.SILENT (\\Deleted)").await?;
+        expunge(m, s, caps, &copies).await?;
+        tracing::info!(mailbox = %m.name, folder = %c.dest, copies = copies.len(), "copies left by a move cut short expunged (their originals are moved again)");
     }
     Ok(())
 }
@@ -466,20 +655,38 @@ async fn expunge(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32
     Ok(())
 }
 
-/// UID MOVE when advertised, else UID COPY + \Deleted + (UID) EXPUNGE.
-async fn move_to(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, uids: &[u32], folder: &str) -> anyhow::Result<()> {
-    if uids.is_empty() {
+/// UID MOVE when advertised, else UID COPY + \Deleted + (UID) EXPUNGE. The destination's
+/// UIDNEXT is read first: should the move be cut short, the copies it may have left are found
+/// from there on the next connection (`repair_cut_move`).
+async fn move_to(m: &MailboxConfig, s: &mut ImapSession, caps: Caps, msgs: &[(u32, [u8; 32])], folder: &str, cut: &Cut<'_>) -> anyhow::Result<()> {
+    if msgs.is_empty() {
         return Ok(());
     }
-    let set = uid_set(uids);
-    if caps.moves {
-        timed(m, "UID MOVE", s.uid_mv(&set, folder)).await.with_context(|| format!("moving to {folder}"))?;
-    } else {
-        timed(m, "UID COPY", s.uid_copy(&set, folder)).await.with_context(|| format!("copying to {folder}"))?;
-        store_flags(m, s, uids, "+FLAGS.SILENT (\\Deleted)").await?;
-        expunge(m, s, caps, uids).await?;
+    let uids: Vec<u32> = msgs.iter().map(|x| x.0).collect();
+    let set = uid_set(&uids);
+    let uidnext = timed(m, "STATUS", s.status(folder, "(UIDNEXT)")).await?.uid_next;
+    let r: anyhow::Result<()> = async {
+        if super::fault::cut_move() {
+            timed(m, "UID COPY", s.uid_copy(&set, folder)).await?;
+            anyhow::bail!("connection dropped (INMAIL_FAULT: move cut short)");
+        }
+        if caps.moves {
+            timed(m, "UID MOVE", s.uid_mv(&set, folder)).await.with_context(|| format!("moving to {folder}"))?;
+        } else {
+            timed(m, "UID COPY", s.uid_copy(&set, folder)).await.with_context(|| format!("copying to {folder}"))?;
+            store_flags(m, s, &uids, "+FLAGS.SILENT (\\Deleted)").await?;
+            expunge(m, s, caps, &uids).await?;
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    if r.is_err() {
+        if let Some(uidnext) = uidnext {
+            let c = CutMove { dest: folder.to_string(), uidnext, uidvalidity: cut.uidvalidity, msgs: msgs.to_vec() };
+            cut.moves.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        }
+    }
+    r
 }
 
 /// IDLE until the server reports a change, the IDLE timeout, or shutdown; without IDLE, sleep

@@ -58,6 +58,8 @@ pub struct StoredEvent {
     pub diagnostic: String,
     pub delivery_id: Option<String>,
     pub delivery_log_id: Option<String>,
+    /// A delay notice (RFC 3464 `Action: delayed`): the MTA still tries, nothing failed yet.
+    pub delayed: bool,
 }
 
 /// Channel → text → qualification row: looked up by borrowed strings, so an event that finds
@@ -114,9 +116,59 @@ pub(crate) fn qualification_from_db(t: &str, reason: Option<i64>) -> Qualificati
     Qualification { failure_type: type_from_db(t), reason: reason.and_then(FailureReason::from_code) }
 }
 
+/// Create the database file, when it does not exist, readable by its owner only (0600), or by
+/// its owner and `group` too (0640, group set): it holds recipient addresses. SQLite then
+/// creates the WAL and shared-memory files with the database file's mode (and owner), so they
+/// are private too, whatever the umask. An existing file keeps its mode and owner.
+fn create_private(path: &Path, group: Option<&str>) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let gid = match group {
+        Some(g) => Some(group_id(g)?),
+        None => None,
+    };
+    let mode = if gid.is_some() { 0o640 } else { 0o600 };
+    let f = match std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        // Let SQLite report a path it cannot create, with its own message.
+        Err(_) => return Ok(()),
+    };
+    let fail = |what: &str, e: std::io::Error| StoreError::Invalid(format!("{}: {what}: {e}", path.display()));
+    if let Some(gid) = gid {
+        std::os::unix::fs::fchown(&f, None, Some(gid)).map_err(|e| fail("cannot set the group", e))?;
+    }
+    // The mode given to open() is masked by the umask: set it exactly.
+    f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| fail("cannot set the mode", e))?;
+    Ok(())
+}
+
+/// A group name (or number) to its id.
+fn group_id(name: &str) -> Result<u32> {
+    if let Ok(n) = name.parse::<u32>() {
+        return Ok(n);
+    }
+    let c = std::ffi::CString::new(name).map_err(|_| StoreError::Invalid(format!("db_group {name:?}: not a group name")))?;
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut out: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; the result is only read when `out` is set.
+    let r = unsafe { libc::getgrnam_r(c.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut out) };
+    if r != 0 || out.is_null() {
+        return Err(StoreError::Invalid(format!("db_group {name:?}: no such group")));
+    }
+    Ok(grp.gr_gid)
+}
+
 impl Store {
-    /// Open (creating if needed) and migrate the database.
+    /// Open (creating if needed, mode 0600) and migrate the database.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_as(path, None)
+    }
+
+    /// Open (creating if needed: mode 0600, or 0640 with `group` as its group) and migrate the
+    /// database.
+    pub fn open_as(path: &Path, group: Option<&str>) -> Result<Store> {
+        create_private(path, group)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -134,6 +186,73 @@ impl Store {
         conn.pragma_update(None, "cache_size", -8192)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
+    }
+
+    /// Open an existing database read-only (`SQLITE_OPEN_READ_ONLY`): nothing is created,
+    /// migrated or written, so a read-only file or mount, or another user's database, can be
+    /// inspected. A database whose schema is older than this inmail is refused (a writing
+    /// command upgrades it).
+    ///
+    /// A WAL database is read through its `-shm` index, which a reader must be able to create
+    /// when it is missing: in a directory the user cannot write (another user's database, a
+    /// read-only mount), with no `-wal` file (no writer has it open), the file is opened
+    /// `immutable`, which needs no index.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        std::fs::metadata(path).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let open = |uri: &str| -> Result<Connection> {
+            let conn = Connection::open_with_flags(uri, flags)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+            migrations::check_current(&conn)?;
+            Ok(conn)
+        };
+        let uri = file_uri(path);
+        let conn = match open(&uri) {
+            Err(StoreError::Sqlite(e))
+                if matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen))
+                    && !wal_file(path).exists() =>
+            {
+                open(&format!("{uri}?immutable=1"))?
+            }
+            other => other?,
+        };
+        Ok(Store { conn, cache: HashMap::new(), data_version: -1, linker: Default::default() })
+    }
+
+    /// Put every committed transaction on disk, whatever other connections do: fsync of the WAL,
+    /// the database file and their folder. With `synchronous = NORMAL` a commit is in the WAL
+    /// but synced only by a checkpoint, and a reader's snapshot (an operator's `qual list`)
+    /// stops a checkpoint from copying, and so from syncing, anything; `PRAGMA
+    /// wal_checkpoint(PASSIVE)` then returned without a single fsync. fsync on a descriptor of
+    /// our own flushes the file's data written through SQLite's. The daemon calls this before it
+    /// moves messages: one sync per move, where `synchronous = FULL` (a sync per commit) cut the
+    /// IMAP ingest rate by a third on this project's machine.
+    pub fn sync(&self) -> Result<()> {
+        let Some(db) = self.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from) else {
+            return Ok(()); // in memory
+        };
+        let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+        let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        for p in [&wal, &db, &folder] {
+            match std::fs::File::open(p) {
+                Ok(f) => f.sync_all().map_err(|e| StoreError::Invalid(format!("fsync {}: {e}", p.display())))?,
+                // No WAL: everything is in the database file, synced by the checkpoint that
+                // removed the WAL.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && p == &wal => {}
+                Err(e) => return Err(StoreError::Invalid(format!("cannot open {} to sync it: {e}", p.display()))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Fail now when the database cannot be written: SQLite opens a file it may not write
+    /// read-only, and only the first write would fail. Writes nothing.
+    pub fn check_writable(&self) -> Result<()> {
+        if self.conn.is_readonly(rusqlite::DatabaseName::Main)? {
+            return Err(StoreError::Invalid("the database file is read-only to this user (attempt to write a readonly database)".into()));
+        }
+        Ok(())
     }
 
     /// Use these delivery linkage extractors for the messages recorded from now on.
@@ -225,8 +344,8 @@ const INSERT_MESSAGE: &str = "INSERT INTO message (fingerprint, source, message_
 
 const INSERT_EVENT: &str = "INSERT INTO bounce_event (message_ref, idx, event_time, source, kind, channel, recipient, status,
         reply_code, action, diagnostic, qualification_id, failure_type, failure_reason, rule, bounce_message_id,
-        delivery_id, delivery_log_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+        delivery_id, delivery_log_id, detail)
+     VALUES (?1, ?2, ?3, ?4, ?5, 'email', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 
 /// One write transaction. Nothing is visible to others, and nothing counts, until `commit`.
 pub struct Batch<'a> {
@@ -297,6 +416,7 @@ impl Batch<'_> {
                     p.analysis.message_id,
                     link.delivery_id,
                     link.delivery_log_id,
+                    r.verdict.detail.label(),
                 ])?;
             self.events.push(StoredEvent {
                 id: self.tx().last_insert_rowid(),
@@ -310,6 +430,7 @@ impl Batch<'_> {
                 diagnostic: r.bounce.diagnostic.clone(),
                 delivery_id: link.delivery_id,
                 delivery_log_id: link.delivery_log_id,
+                delayed: r.bounce.action == "delayed",
             });
             events += 1;
         }
@@ -365,6 +486,7 @@ impl Batch<'_> {
             diagnostic: r.bounce.diagnostic.clone(),
             delivery_id: None,
             delivery_log_id: None,
+            delayed: false,
         });
         Ok(Outcome::Recorded {
             kind: r.kind,
@@ -424,8 +546,8 @@ impl Batch<'_> {
         self.tx()
             .prepare_cached(
                 "INSERT INTO qualification (channel, text, first_text, failure_type, failure_reason, status, occurrences,
-                    first_seen, last_seen, rule, manual, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9)",
+                    first_seen, last_seen, rule, manual, updated_at, evidence, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8, 0, ?9, ?10, ?11)",
             )?
             .execute(params![
                 channel,
@@ -436,7 +558,9 @@ impl Batch<'_> {
                 status.label(),
                 event_time,
                 r.verdict.rule,
-                now
+                now,
+                (channel == "email").then(|| qualification::evidence_json(r.kind, &r.bounce)),
+                r.verdict.detail.label(),
             ])?;
         let id = self.tx().last_insert_rowid();
         self.cache.entry(channel.to_string()).or_default().insert(r.verdict.text.clone(), CachedRow { id, qualification: verdict_q, manual: false, status });
@@ -471,7 +595,86 @@ impl Drop for Batch<'_> {
     }
 }
 
+/// `file:` URI of a path, every byte but unreserved ones and `/` percent-encoded.
+fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for &b in abs.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+fn wal_file(path: &Path) -> std::path::PathBuf {
+    let mut p = path.as_os_str().to_os_string();
+    p.push("-wal");
+    p.into()
+}
+
 /// Counts for summaries and `inmail status`.
 pub fn count(conn: &Connection, sql: &str) -> Result<i64> {
     Ok(conn.query_row(sql, [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod file_mode_tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn modes(db: &Path) -> Vec<(String, u32, u32)> {
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|s| {
+                let p = PathBuf::from(format!("{}{s}", db.display()));
+                let m = std::fs::metadata(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                (s.to_string(), m.mode() & 0o777, m.gid())
+            })
+            .collect()
+    }
+
+    use std::path::PathBuf;
+
+    /// The database, its WAL and its shared memory are private whatever the umask (the test
+    /// process runs with the usual 022, under which SQLite alone creates them 0644).
+    #[test]
+    fn database_and_wal_are_created_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        let store = Store::open(&db).unwrap();
+        store.conn().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        for (suffix, mode, _) in modes(&db) {
+            assert_eq!(mode, 0o600, "inmail.db{suffix} is {mode:o}");
+        }
+    }
+
+    #[test]
+    fn with_a_group_the_database_is_group_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        // SAFETY: getegid cannot fail.
+        let gid = unsafe { libc::getegid() };
+        let store = Store::open_as(&db, Some(&gid.to_string())).unwrap();
+        store.conn().execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        for (suffix, mode, g) in modes(&db) {
+            assert_eq!((mode, g), (0o640, gid), "inmail.db{suffix}");
+        }
+        assert!(Store::open_as(&dir.path().join("r.db"), Some("no-such-group-inmail")).is_err());
+    }
+
+    /// An existing database keeps the mode its owner gave it.
+    #[test]
+    fn an_existing_database_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("q.db");
+        drop(Store::open(&db).unwrap());
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&db).unwrap());
+        assert_eq!(std::fs::metadata(&db).unwrap().mode() & 0o777, 0o644);
+    }
 }

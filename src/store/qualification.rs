@@ -1,10 +1,10 @@
 //! The delivery log qualification table: listing, operator corrections, re-running the rules.
 
 use super::{format_time, qualification_from_db, Result, StoreError};
-use crate::model::{FailureReason, FailureType, Qualification};
+use crate::model::{Bounce, FailureReason, FailureType, Kind};
 use crate::normalize::normalize;
+use crate::qualify::qualify;
 use crate::rules::RuleSet;
-use crate::status::{find_status, qualify_status};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -56,12 +56,14 @@ pub struct QualRow {
     pub last_seen: String,
     pub rule: String,
     pub manual: bool,
+    /// The fine-grained reason (Sisimai's vocabulary) the rule gave; "" for old rows.
+    pub detail: String,
 }
 
-const COLUMNS: &str =
-    "id, channel, text, first_text, failure_type, failure_reason, status, occurrences, first_seen, last_seen, rule, manual";
+pub(crate) const COLUMNS: &str =
+    "id, channel, text, first_text, failure_type, failure_reason, status, occurrences, first_seen, last_seen, rule, manual, detail";
 
-fn from_row(r: &Row) -> rusqlite::Result<QualRow> {
+pub(crate) fn from_row(r: &Row) -> rusqlite::Result<QualRow> {
     let reason: i64 = r.get(5)?;
     Ok(QualRow {
         id: r.get(0)?,
@@ -77,6 +79,7 @@ fn from_row(r: &Row) -> rusqlite::Result<QualRow> {
         last_seen: format_time(r.get(9)?),
         rule: r.get(10)?,
         manual: r.get::<_, i64>(11)? != 0,
+        detail: r.get(12)?,
     })
 }
 
@@ -128,6 +131,11 @@ pub struct Change {
 
 /// Apply an operator's correction: the row becomes manual and wins over the rules from now on.
 pub fn set(conn: &Connection, id: i64, c: &Change) -> Result<QualRow> {
+    set_by(conn, id, c, "operator")
+}
+
+/// [`set`], recording who made the change in the row's history.
+pub fn set_by(conn: &Connection, id: i64, c: &Change, by: &str) -> Result<QualRow> {
     let row = get(conn, id)?;
     if c.failure_type == Some(FailureType::None) {
         return Err(StoreError::Invalid("a qualification row describes a failure: type None is not allowed".into()));
@@ -142,7 +150,21 @@ pub fn set(conn: &Connection, id: i64, c: &Change) -> Result<QualRow> {
             failure_reason = COALESCE(?4, failure_reason), manual = 1, rule = 'manual', updated_at = ?5 WHERE id = ?1",
         params![id, status.label(), c.failure_type.map(|t| t.label()), c.reason.map(|r| r.code()), super::now()],
     )?;
-    get(conn, id)
+    let after = get(conn, id)?;
+    let change = RowChange {
+        id,
+        text: row.text.clone(),
+        old_failure_type: row.failure_type,
+        old_failure_reason: row.failure_reason,
+        old_status: row.status.label().into(),
+        old_rule: row.rule,
+        new_failure_type: after.failure_type.clone(),
+        new_failure_reason: after.failure_reason.clone(),
+        new_status: after.status.label().into(),
+        new_rule: after.rule.clone(),
+    };
+    record_history(conn, "set", by, super::now(), &change)?;
+    Ok(after)
 }
 
 pub fn reset_count(conn: &Connection, id: i64) -> Result<QualRow> {
@@ -151,59 +173,196 @@ pub fn reset_count(conn: &Connection, id: i64) -> Result<QualRow> {
     get(conn, id)
 }
 
-/// Re-run the rules over every row not set by hand. Returns (rows examined, rows changed).
-pub fn requalify(conn: &mut Connection, rules: &RuleSet) -> Result<(usize, usize)> {
+/// What the rules read when a row was created, as stored in `qualification.evidence`. The
+/// bounce is serialized whole (unknown fields are ignored and missing ones default when read
+/// back), so evidence written by one version of inmail is read by the next.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Evidence {
+    pub kind: String,
+    pub bounce: Bounce,
+}
+
+impl Evidence {
+    pub fn kind(&self) -> Option<Kind> {
+        [Kind::Dsn, Kind::Arf, Kind::Autoreply, Kind::Text, Kind::NotBounce].into_iter().find(|k| k.as_str() == self.kind)
+    }
+}
+
+/// The `evidence` column of a row created by this record.
+pub fn evidence_json(kind: Kind, b: &Bounce) -> String {
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        kind: &'a str,
+        bounce: &'a Bounce,
+    }
+    serde_json::to_string(&Ref { kind: kind.as_str(), bounce: b }).unwrap_or_default()
+}
+
+/// One row's qualification before and after a change, for `requalify` and the row history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowChange {
+    pub id: i64,
+    pub text: String,
+    pub old_failure_type: String,
+    pub old_failure_reason: String,
+    pub old_status: String,
+    pub old_rule: String,
+    pub new_failure_type: String,
+    pub new_failure_reason: String,
+    pub new_status: String,
+    pub new_rule: String,
+}
+
+/// What `requalify` did (or would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RequalifyReport {
+    /// Rows the rules decide (email, not set by hand).
+    pub examined: usize,
+    pub changed: Vec<RowChange>,
+    /// Rows created before evidence was stored (or whose evidence cannot be read): unchanged.
+    pub without_evidence: usize,
+    /// Rows set by hand: never touched.
+    pub manual: usize,
+}
+
+/// Re-run the rules on every email row not set by hand, on the evidence of the record that
+/// created it, exactly as a fresh replay would (`qualify::qualify`): with unchanged rules nothing
+/// changes. Rows without stored evidence are left as they are. With `dry_run` nothing is
+/// written; otherwise each change is written with a line in the row's history, in one
+/// transaction.
+pub fn requalify(conn: &mut Connection, rules: &RuleSet, dry_run: bool, by: &str) -> Result<RequalifyReport> {
     let tx = conn.transaction()?;
-    let mut examined = 0;
-    let mut changed = 0;
+    let mut report = RequalifyReport::default();
     {
+        report.manual = tx.query_row("SELECT count(*) FROM qualification WHERE manual != 0 AND channel = 'email'", [], |r| {
+            r.get::<_, i64>(0)
+        })? as usize;
         let mut st = tx.prepare(
-            "SELECT id, first_text, failure_type, failure_reason, status, rule FROM qualification WHERE manual = 0 AND channel = 'email'",
+            "SELECT id, text, failure_type, failure_reason, status, rule, evidence FROM qualification
+             WHERE manual = 0 AND channel = 'email' ORDER BY id",
         )?;
-        let rows: Vec<(i64, String, String, i64, String, String)> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        type Row = (i64, String, String, i64, String, String, Option<String>);
+        let rows: Vec<Row> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut up = tx.prepare(
-            "UPDATE qualification SET failure_type = ?2, failure_reason = ?3, status = ?4, rule = ?5, updated_at = ?6 WHERE id = ?1",
-        )?;
-        for (id, first_text, t, reason, status, rule) in rows {
-            examined += 1;
-            let status_code = find_status(&first_text).unwrap_or("");
-            let (q, new_rule) = match rules.find(&first_text, status_code) {
-                Some(r) => (r.qualification, r.name.clone()),
-                None => match qualify_status(status_code) {
-                    Some((q, name)) => (q, name),
-                    None => (Qualification::UNDEFINED, String::new()),
-                },
-            };
-            if q.failure_type == FailureType::None {
+        let now = super::now();
+        for (id, text, t, reason, status, rule, evidence) in rows {
+            report.examined += 1;
+            let Some((kind, bounce)) = evidence
+                .as_deref()
+                .and_then(|e| serde_json::from_str::<Evidence>(e).ok())
+                .and_then(|e| Some((e.kind()?, e.bounce)))
+            else {
+                report.without_evidence += 1;
                 continue;
-            }
-            // Keep the kind-level decisions (feedback loop, auto-reply) made at extraction time.
-            if rule == "feedback-loop" || rule == "auto-reply" {
+            };
+            let v = qualify(rules, kind, &bounce);
+            // A success files no row: a replay would not have created this one either way.
+            if v.qualification.failure_type == FailureType::None {
                 continue;
             }
             let new_status = match QualStatus::parse(&status) {
                 Some(QualStatus::Ignore) => QualStatus::Ignore,
-                _ if new_rule.is_empty() => QualStatus::ToQualify,
-                _ => QualStatus::Keep,
+                _ if v.is_qualified() => QualStatus::Keep,
+                _ => QualStatus::ToQualify,
             };
             let old = qualification_from_db(&t, Some(reason));
-            if old != q || new_rule != rule || new_status.label() != status {
-                up.execute(params![
-                    id,
-                    q.failure_type.label(),
-                    q.reason.unwrap_or(FailureReason::Undefined).code(),
-                    new_status.label(),
-                    new_rule,
-                    super::now()
-                ])?;
-                changed += 1;
+            let new_reason = v.qualification.reason.unwrap_or(FailureReason::Undefined);
+            if old == v.qualification && v.rule == rule && new_status.label() == status {
+                continue;
             }
+            let change = RowChange {
+                id,
+                text,
+                old_failure_type: old.failure_type.label().into(),
+                old_failure_reason: reason_label(reason).into(),
+                old_status: status,
+                old_rule: rule,
+                new_failure_type: v.qualification.failure_type.label().into(),
+                new_failure_reason: new_reason.label().into(),
+                new_status: new_status.label().into(),
+                new_rule: v.rule,
+            };
+            if !dry_run {
+                tx.execute(
+                    "UPDATE qualification SET failure_type = ?2, failure_reason = ?3, status = ?4, rule = ?5, updated_at = ?6,
+                        detail = ?7
+                     WHERE id = ?1",
+                    params![id, change.new_failure_type, new_reason.code(), change.new_status, change.new_rule, now, v.detail.label()],
+                )?;
+                record_history(&tx, "requalify", by, now, &change)?;
+            }
+            report.changed.push(change);
         }
     }
-    tx.commit()?;
-    Ok((examined, changed))
+    if dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit()?;
+    }
+    Ok(report)
+}
+
+fn reason_label(code: i64) -> &'static str {
+    FailureReason::from_code(code).map(|r| r.label()).unwrap_or("Undefined")
+}
+
+fn record_history(conn: &Connection, action: &str, by: &str, at: i64, c: &RowChange) -> Result<()> {
+    let code = |label: &str| FailureReason::parse(label).unwrap_or(FailureReason::Undefined).code();
+    conn.execute(
+        "INSERT INTO qualification_history (qualification_id, at, action, by, old_failure_type, old_failure_reason, old_status,
+            old_rule, new_failure_type, new_failure_reason, new_status, new_rule)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            c.id,
+            at,
+            action,
+            by,
+            c.old_failure_type,
+            code(&c.old_failure_reason),
+            c.old_status,
+            c.old_rule,
+            c.new_failure_type,
+            code(&c.new_failure_reason),
+            c.new_status,
+            c.new_rule
+        ],
+    )?;
+    Ok(())
+}
+
+/// One line of a row's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub at: String,
+    pub action: String,
+    pub by: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// A row's history, oldest first.
+pub fn history(conn: &Connection, id: i64) -> Result<Vec<HistoryLine>> {
+    let mut st = conn.prepare(
+        "SELECT at, action, by, old_failure_type, old_failure_reason, old_status, old_rule,
+                new_failure_type, new_failure_reason, new_status, new_rule
+         FROM qualification_history WHERE qualification_id = ?1 ORDER BY at, id",
+    )?;
+    let state = |t: String, r: i64, s: String, rule: String| {
+        format!("{t} / {} / {s}{}", reason_label(r), if rule.is_empty() { String::new() } else { format!(" ({rule})") })
+    };
+    let rows = st
+        .query_map([id], |r| {
+            Ok(HistoryLine {
+                at: format_time(r.get(0)?),
+                action: r.get(1)?,
+                by: r.get(2)?,
+                before: state(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+                after: state(r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// The Text a diagnostic is filed under (exposed for tools and tests).

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub const USER: &str = "bounces";
-pub const PASSWORD: &str = "secret";
+/// Distinctive, so that a test can look for it in logs and process listings.
+pub const PASSWORD: &str = "pw-Xq7never1logged";
 
 /// Install Dovecot when missing (scripts/install-test-deps.sh), or fail with a clear message.
 pub fn ensure_dovecot() {

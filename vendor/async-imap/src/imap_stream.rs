@@ -36,6 +36,26 @@ pub struct ImapStream<R: Read + Write> {
     read_closed: bool,
 }
 
+/// What the trace log shows of a command sent: everything, except credentials. `LOGIN` keeps
+/// its name only (user and password are replaced), and so does `AUTHENTICATE`; a line sent
+/// without a tag is the answer to a continuation request (an AUTHENTICATE exchange, which
+/// carries the credentials) and is not shown, except the `DONE` that ends an IDLE.
+/// (inmail patch: the published crate logged `LOGIN "user" "password"` at trace level.)
+pub(crate) fn loggable(tagged: bool, bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let text = String::from_utf8_lossy(bytes);
+    let word = text.split(' ').next().unwrap_or("");
+    if !tagged {
+        if text == "DONE" {
+            return text;
+        }
+        return format!("<{} bytes not shown: continuation data>", bytes.len()).into();
+    }
+    if word.eq_ignore_ascii_case("LOGIN") || word.eq_ignore_ascii_case("AUTHENTICATE") {
+        return format!("{word} <credentials not shown>").into();
+    }
+    text
+}
+
 impl<R: Read + Write + Unpin> ImapStream<R> {
     /// Creates a new `ImapStream` based on the given `Read`er.
     pub fn new(inner: R) -> Self {
@@ -51,7 +71,7 @@ impl<R: Read + Write + Unpin> ImapStream<R> {
         log::trace!(
             "encode: input: {:?}, {:?}",
             msg.0,
-            std::str::from_utf8(&msg.1)
+            loggable(msg.0.is_some(), &msg.1)
         );
 
         if let Some(tag) = msg.0 {
@@ -829,6 +849,19 @@ mod tests {
         let all = buf.split_to(6);
         assert_eq!(&all[..], b"456789");
         assert_eq!(buf.used(), 0);
+    }
+
+    #[test]
+    fn test_loggable_hides_credentials() {
+        let login = loggable(true, br#"LOGIN "bounces" "pw-1""#);
+        assert!(!login.contains("pw-1") && !login.contains("bounces"), "{login}");
+        assert!(login.starts_with("LOGIN"));
+        let auth = loggable(true, b"AUTHENTICATE PLAIN AGJvdW5jZXMAcHctMQ==");
+        assert!(!auth.contains("AGJv"), "{auth}");
+        let cont = loggable(false, b"AGJvdW5jZXMAcHctMQ==");
+        assert!(!cont.contains("AGJv"), "{cont}");
+        assert_eq!(loggable(false, b"DONE"), "DONE");
+        assert_eq!(loggable(true, b"UID FETCH 1:* (UID BODY.PEEK[])"), "UID FETCH 1:* (UID BODY.PEEK[])");
     }
 
     #[test]
