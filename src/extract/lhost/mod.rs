@@ -137,11 +137,12 @@ pub struct Probe<'a> {
     lower: OnceCell<String>,
     from: OnceCell<String>,
     subject: OnceCell<String>,
+    received: OnceCell<String>,
 }
 
 impl<'a> Probe<'a> {
     pub fn new(v: &'a MailView, human: &'a str) -> Probe<'a> {
-        Probe { v, human, lower: OnceCell::new(), from: OnceCell::new(), subject: OnceCell::new() }
+        Probe { v, human, lower: OnceCell::new(), from: OnceCell::new(), subject: OnceCell::new(), received: OnceCell::new() }
     }
     /// The From field as written (display name and address), lower case.
     pub fn from(&self) -> &str {
@@ -164,9 +165,11 @@ impl<'a> Probe<'a> {
     pub fn header_has(&self, header: &str, s: &str) -> bool {
         self.v.header(header).is_some_and(|h| h.to_ascii_lowercase().contains(s))
     }
-    /// Some Received field holds `s` (lower case).
+    /// Some Received field holds `s` (lower case). The fields are lower-cased and joined once,
+    /// on the first question: several dialects ask.
     pub fn received(&self, s: &str) -> bool {
-        self.v.headers_named("received").any(|r| r.to_ascii_lowercase().contains(s))
+        let all = self.received.get_or_init(|| self.v.headers_named("received").collect::<Vec<_>>().join("\n").to_ascii_lowercase());
+        memchr::memmem::find(all.as_bytes(), s.as_bytes()).is_some()
     }
     pub fn message_id_has(&self, s: &str) -> bool {
         self.v.message_id.to_ascii_lowercase().contains(s)
