@@ -92,20 +92,24 @@ impl MboxReader {
     /// ordinary lines are copied into the message at once; only a line that runs past the end of
     /// the buffer is gathered in `self.line` first. A line is at most `MAX_LINE` bytes: a longer
     /// one is read as several.
+    /// Hand the line gathered across buffers to the message being read, keeping the buffer for
+    /// the next one. True when the line starts the next message (`From `).
+    fn feed_line(&mut self, r: &mut Reading) -> bool {
+        let line = std::mem::take(&mut self.line);
+        let flow = r.line(&line);
+        self.line = line;
+        self.line.clear();
+        matches!(flow, Flow::End)
+    }
+
     fn read_message(&mut self, r: &mut Reading) -> std::io::Result<()> {
         loop {
             let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
                 self.done = true;
-                if !self.line.is_empty() {
-                    let line = std::mem::take(&mut self.line);
-                    let flow = r.line(&line);
-                    self.line = line;
-                    self.line.clear();
-                    if let Flow::End = flow {
-                        // (a last `From ` line without a newline starts an empty message)
-                        self.pending_start = true;
-                    }
+                // (a last `From ` line without a newline starts an empty message)
+                if !self.line.is_empty() && self.feed_line(r) {
+                    self.pending_start = true;
                 }
                 return Ok(());
             }
@@ -118,15 +122,9 @@ impl MboxReader {
                 };
                 self.line.extend_from_slice(&buf[..take]);
                 self.reader.consume(take);
-                if end {
-                    let line = std::mem::take(&mut self.line);
-                    let flow = r.line(&line);
-                    self.line = line;
-                    self.line.clear();
-                    if let Flow::End = flow {
-                        self.pending_start = true;
-                        return Ok(());
-                    }
+                if end && self.feed_line(r) {
+                    self.pending_start = true;
+                    return Ok(());
                 }
                 continue;
             }

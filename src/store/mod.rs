@@ -312,13 +312,13 @@ impl Store {
     }
 
     pub fn is_known(&self, fingerprint: &[u8; 32]) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?
-            .query_row([&fingerprint[..]], |_| Ok(()))
-            .optional()?
-            .is_some())
+        fingerprint_recorded(&self.conn, fingerprint)
     }
+}
+
+/// Whether a message with this fingerprint is in the database (as `conn` sees it).
+fn fingerprint_recorded(conn: &Connection, fingerprint: &[u8; 32]) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?.query_row([&fingerprint[..]], |_| Ok(())).optional()?.is_some())
 }
 
 /// Fingerprints already recorded, read on a connection of its own (see
@@ -330,12 +330,7 @@ pub struct KnownFingerprints {
 
 impl KnownFingerprints {
     pub fn contains(&self, fingerprint: &[u8; 32]) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM message WHERE fingerprint = ?1")?
-            .query_row([&fingerprint[..]], |_| Ok(()))
-            .optional()?
-            .is_some())
+        fingerprint_recorded(&self.conn, fingerprint)
     }
 }
 
