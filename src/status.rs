@@ -1,6 +1,5 @@
-//! RFC 3463 enhanced status codes: the fallback qualification when no text rule matched.
-
-use crate::model::{FailureReason as R, FailureType, Qualification};
+//! RFC 3463 enhanced status codes and RFC 5321 reply codes, found in text. What they mean is
+//! data: the status table is `rules/status.toml`.
 
 /// Find the first enhanced status code ("5.1.1") in a text.
 /// Candidates are found from the dots (memchr), not byte by byte: a code is a class digit
@@ -62,51 +61,6 @@ fn digits(b: &[u8]) -> usize {
     b.iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
-/// Qualification implied by an enhanced status code alone, with the rule name to record.
-pub fn qualify_status(status: &str) -> Option<(Qualification, String)> {
-    let mut it = status.split('.');
-    let class: u8 = it.next()?.parse().ok()?;
-    let subject: u16 = it.next()?.parse().ok()?;
-    let detail: u16 = it.next()?.parse().ok()?;
-    if class == 2 {
-        return Some((Qualification::DELIVERED, format!("status:{status}")));
-    }
-    if class != 4 && class != 5 {
-        return None;
-    }
-    let reason = match (subject, detail) {
-        (0, _) => return None,
-        (1, 1) | (1, 3) | (1, 4) | (1, 5) | (1, 6) => R::UserUnknown,
-        (1, 2) | (1, 10) => R::InvalidDomain,
-        (1, _) => R::Refused,
-        (2, 1) => R::AccountDisabled,
-        (2, 2) => R::MailboxFull,
-        (2, 4) => R::Unreachable,
-        (2, _) => R::Refused,
-        (3, 2) => R::InvalidDomain,
-        (3, 4) => R::Refused,
-        (3, _) => R::Unreachable,
-        (4, 4) => R::InvalidDomain,
-        (4, _) => R::Unreachable,
-        (5, _) | (6, _) | (7, _) => R::Refused,
-        _ => return None,
-    };
-    let failure_type = if class == 5 && reason == R::UserUnknown { FailureType::Hard } else { FailureType::Soft };
-    Some((Qualification::new(failure_type, reason), format!("status:{class}.{subject}.{detail}")))
-}
-
-/// Last resort when there is neither a matching rule nor a usable enhanced status code.
-pub fn qualify_reply_code(code: &str) -> Option<(Qualification, String)> {
-    let q = match code.as_bytes().first()? {
-        b'2' => Qualification::DELIVERED,
-        b'4' => Qualification::new(FailureType::Soft, R::Unreachable),
-        b'5' if code == "552" => Qualification::new(FailureType::Soft, R::MailboxFull),
-        b'5' => Qualification::new(FailureType::Soft, R::Refused),
-        _ => return None,
-    };
-    Some((q, format!("reply-code:{code}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,18 +90,5 @@ mod tests {
             let t = String::from_utf8(rng.string(&alphabet, 24)).unwrap();
             assert_eq!(find_status(&t).map(str::to_string), every(&t), "{t:?}");
         }
-    }
-
-    #[test]
-    fn status_table() {
-        let (q, r) = qualify_status("5.1.1").unwrap();
-        assert_eq!((q.failure_type, q.reason), (FailureType::Hard, Some(R::UserUnknown)));
-        assert_eq!(r, "status:5.1.1");
-        assert_eq!(qualify_status("4.2.2").unwrap().0.reason, Some(R::MailboxFull));
-        assert_eq!(qualify_status("4.1.1").unwrap().0.failure_type, FailureType::Soft);
-        assert_eq!(qualify_status("5.4.7").unwrap().0.reason, Some(R::Unreachable));
-        assert_eq!(qualify_status("5.7.1").unwrap().0.reason, Some(R::Refused));
-        assert_eq!(qualify_status("2.0.0").unwrap().0, Qualification::DELIVERED);
-        assert!(qualify_status("5.0.0").is_none());
     }
 }
